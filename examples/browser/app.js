@@ -1,0 +1,109 @@
+// Tocsin's browser example: log in, connect to the gateway with an unmodified pusher-js, show the
+// notifications of the user's own channel as they arrive, and acknowledge them over the socket.
+// Data from the server only ever reaches the page through textContent.
+/* global document, fetch, FormData, Pusher */
+
+const $ = (id) => document.getElementById(id);
+const form = $('login');
+const config = await (await fetch('/config.json')).json();
+form.elements.projectSlug.value = config.projectSlug;
+form.querySelector('button').disabled = false;
+
+function setStatus(state, text) {
+  $('status').dataset.state = state;
+  $('status').textContent = text;
+}
+
+/** Calls the REST API; an error answer throws with the API's own message. */
+async function api(method, path, { token, body } = {}) {
+  const headers = {};
+  if (body) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${config.apiUrl}/api/v1${path}`, {
+    method,
+    headers,
+    body: body && JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error?.message ?? `${method} ${path} answered ${res.status}`);
+  return data;
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const { email, password, projectSlug } = Object.fromEntries(new FormData(form));
+  const button = form.querySelector('button');
+  button.disabled = true; // one login, one connection
+  setStatus('busy', 'Logging in…');
+  try {
+    const { accessToken } = await api('POST', '/auth/login', { body: { email, password, projectSlug } });
+    const me = await api('GET', '/users/me', { token: accessToken });
+    form.hidden = true;
+    connect(accessToken, me);
+  } catch (err) {
+    setStatus('error', err.message);
+    button.disabled = false;
+  }
+});
+
+function connect(token, me) {
+  const pusher = new Pusher(config.key, {
+    cluster: 'local', // required by pusher-js, unused once wsHost is set
+    wsHost: config.wsHost,
+    wsPort: config.wsPort,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    disableStats: true,
+    // pusher-js asks Tocsin to sign each private subscription, as the logged-in user.
+    channelAuthorization: {
+      endpoint: `${config.apiUrl}/api/v1/users/me/pusher-auth`,
+      transport: 'ajax',
+      headers: { Authorization: `Bearer ${token}` },
+    },
+  });
+  pusher.connection.bind('state_change', ({ current }) => setStatus(current, `Gateway: ${current}`));
+
+  const name = `private-user-${me.id}`;
+  const channel = pusher.subscribe(name);
+  channel.bind('pusher:subscription_succeeded', () =>
+    setStatus('subscribed', `Subscribed to ${name} as ${me.email}`),
+  );
+  channel.bind('pusher:subscription_error', (err) =>
+    setStatus('error', `Subscription refused (${err.status}): ${err.error}`),
+  );
+  // send_event is false when the socket is down: the button stays, to be pressed again.
+  channel.bind('notification', (n) => show(n, () => pusher.send_event('tocsin:ack', { id: n.id })));
+}
+
+const shown = new Set();
+
+function element(tag, text) {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  return node;
+}
+
+function show(notification, acknowledge) {
+  // On every (re)subscription the gateway replays what is not acknowledged yet: show it once.
+  if (shown.has(notification.id)) return;
+  shown.add(notification.id);
+
+  const time = element('time', new Date(notification.createdAt).toLocaleString());
+  time.dateTime = notification.createdAt;
+  const button = element('button', 'Acknowledge');
+  button.addEventListener('click', () => {
+    if (!acknowledge()) return;
+    button.disabled = true;
+    button.textContent = 'Acknowledged';
+  });
+  const item = document.createElement('li');
+  item.dataset.id = notification.id;
+  item.append(
+    element('strong', notification.title),
+    element('p', notification.body ?? ''),
+    time,
+    ' ',
+    button,
+  );
+  $('notifications').prepend(item);
+}

@@ -1,0 +1,27 @@
+// How commands talk to the operator: plain lines on stdout, errors on stderr, and exit codes
+// a script can act on (sysexits.h).
+export const EXIT = { ok: 0, failure: 1, usage: 64, unavailable: 69, config: 78 } as const;
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failure,
+  ) {
+    super(message);
+  }
+}
+
+export const say = (line = '') => void process.stdout.write(`${line}\n`);
+
+/** A plain text table: columns padded to their widest cell. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

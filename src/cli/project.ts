@@ -1,0 +1,92 @@
+// `tocsin project create|list|rotate-key`: the super-admin project operations, for operators
+// at a shell (same domain code as the REST API, audited as the system).
+import type { Services } from '../services.js';
+import * as projects from '../domain/projects.js';
+import type { Principal } from '../domain/principal.js';
+import { CliError, EXIT, say, table } from './output.js';
+
+const operator: Principal = { kind: 'system' };
+
+export async function projectCreate(
+  services: Services,
+  options: { name?: string; slug?: string; adminEmail?: string; adminName?: string; adminPassword?: string },
+): Promise<number> {
+  if (!options.name || !options.slug) {
+    throw new CliError(
+      'project create needs --name and --slug (and optionally --admin-email, --admin-name)',
+      EXIT.usage,
+    );
+  }
+  const admin = options.adminEmail
+    ? {
+        email: options.adminEmail,
+        fullName: options.adminName ?? options.adminEmail,
+        password: options.adminPassword,
+      }
+    : undefined;
+  const created = await projects.createProject(services, operator, {
+    name: options.name,
+    slug: options.slug,
+    ...(admin ? { admin } : {}),
+  });
+  say(`Project created: ${created.project.name} (${created.project.slug})`);
+  say(`  id              ${created.project.id}`);
+  say(`  API key         ${created.apiKey}   <- shown only now; store it safely`);
+  say(`  gateway app id  ${created.gateway.appId}`);
+  say(`  gateway key     ${created.gateway.key}`);
+  say(`  gateway secret  ${created.gateway.secret}   <- shown only now`);
+  if (created.admin) {
+    say(`  admin           ${created.admin.email}`);
+    if (created.admin.setupToken)
+      say(`  setup token     ${created.admin.setupToken}   (POST /api/v1/auth/setup-password)`);
+  }
+  return EXIT.ok;
+}
+
+export async function projectList(
+  services: Services,
+  options: { search?: string; status?: string },
+): Promise<number> {
+  const status = options.status as projects.ProjectStatusFilter | undefined;
+  if (status && !['active', 'disabled', 'deleted'].includes(status)) {
+    throw new CliError('--status is one of active, disabled, deleted', EXIT.usage);
+  }
+  const page = await projects.listProjects(services, {
+    page: 1,
+    pageSize: 200,
+    search: options.search,
+    status,
+  });
+  if (!page.items.length) {
+    say('No projects.');
+    return EXIT.ok;
+  }
+  say(
+    table([
+      ['ID', 'SLUG', 'NAME', 'STATUS', 'KEY PREFIX', 'CREATED'],
+      ...page.items.map((p) => [p.id, p.slug, p.name, p.status, p.apiKeyPrefix, p.createdAt.toISOString()]),
+    ]),
+  );
+  if (page.total > page.items.length) say(`(${page.items.length} of ${page.total}; narrow with --search)`);
+  return EXIT.ok;
+}
+
+/** Accepts an id or a slug. */
+async function resolveProjectId(services: Services, ref: string | undefined): Promise<string> {
+  if (!ref) throw new CliError('Name the project: its id or slug', EXIT.usage);
+  const row = await services.db.system.project.findFirst({
+    where: { OR: [{ id: ref }, { slug: ref }], deletedAt: null },
+    select: { id: true },
+  });
+  if (!row) throw new CliError(`No project "${ref}"`);
+  return row.id;
+}
+
+export async function projectRotateKey(services: Services, ref: string | undefined): Promise<number> {
+  const projectId = await resolveProjectId(services, ref);
+  const { apiKey } = await projects.regenerateApiKey(services, operator, projectId);
+  say(`New API key: ${apiKey}   <- shown only now; the old key no longer works`);
+  return EXIT.ok;
+}
+
+export { resolveProjectId };

@@ -1,0 +1,29 @@
+// Time-ordered UUIDv7 ids (RFC 9562): primary keys stay roughly append-only in InnoDB.
+import { randomBytes, randomUUID } from 'node:crypto';
+
+let lastMs = 0;
+let sequence = 0;
+
+export function uuidv7(now = Date.now()): string {
+  // A 12-bit counter keeps ids monotonic within one millisecond on this process.
+  if (now <= lastMs) {
+    sequence = (sequence + 1) & 0xfff;
+    if (sequence === 0) lastMs += 1;
+    now = lastMs;
+  } else {
+    lastMs = now;
+    sequence = randomBytes(2).readUInt16BE() & 0x7ff;
+  }
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(now, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Request ids only need uniqueness, not order. */
+export const requestId = (): string => randomUUID();
+
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

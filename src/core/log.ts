@@ -1,0 +1,52 @@
+// pino logger. Every line carries the request and project id of the current context; known
+// secret-bearing fields are redacted wherever they appear.
+import { pino, type Logger, type DestinationStream } from 'pino';
+import { currentContext } from './context.js';
+
+export type { Logger };
+
+const SECRET_KEYS = [
+  'password',
+  'newPassword',
+  'currentPassword',
+  'passwordHash',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'apiKey',
+  'secret',
+  'authorization',
+  'cookie',
+  'x-api-key',
+  'tokenHash',
+  'apiKeyHash',
+  'gatewaySecret',
+  'gatewaySecretEnc',
+  'secretsEnc',
+  'privateKey',
+  'auth_signature',
+];
+
+/** Redaction paths: each secret key at the top level and up to two objects deep. */
+export const REDACT_PATHS = SECRET_KEYS.flatMap((key) => {
+  const segment = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`;
+  return [segment.replace(/^\./, ''), `*${segment}`, `*.*${segment}`];
+});
+
+export function createLogger(
+  options: { level: string; name?: string },
+  destination?: DestinationStream,
+): Logger {
+  return pino(
+    {
+      level: options.level,
+      name: options.name ?? 'tocsin',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      mixin() {
+        const context = currentContext();
+        return context ? { requestId: context.requestId, projectId: context.projectId } : {};
+      },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,36 @@
+// Super administrators: created on first start from configuration, idempotently.
+import bcrypt from 'bcryptjs';
+import type { Config } from '../core/config.js';
+import { randomBase62 } from '../core/crypto.js';
+import type { Db } from '../core/db.js';
+
+export type SuperAdminBootstrap =
+  { created: false } | { created: true; email: string; generatedPassword?: string };
+
+/**
+ * Creates the configured super admin when it does not exist yet. Without a configured password
+ * one is generated outside production and returned once, for the caller to show; production
+ * requires TOCSIN_ADMIN_PASSWORD.
+ */
+export async function ensureSuperAdmin(db: Db, config: Config): Promise<SuperAdminBootstrap> {
+  const { email } = config.admin;
+  const existing = await db.system.admin.findUnique({ where: { email }, select: { id: true } });
+  if (existing) return { created: false };
+  let password = config.admin.password;
+  let generatedPassword: string | undefined;
+  if (!password) {
+    if (config.env === 'production') {
+      throw new Error('TOCSIN_ADMIN_PASSWORD must be set to create the first super admin in production');
+    }
+    password = generatedPassword = randomBase62(16);
+  }
+  const passwordHash = await bcrypt.hash(password, config.auth.passwordHashCost);
+  try {
+    await db.system.admin.create({ data: { email, passwordHash, fullName: 'Super admin' } });
+  } catch (err) {
+    // Another process created it between our read and write: that is the idempotent outcome.
+    if ((err as { code?: string }).code === 'P2002') return { created: false };
+    throw err;
+  }
+  return { created: true, email, ...(generatedPassword ? { generatedPassword } : {}) };
+}

@@ -1,0 +1,57 @@
+// A project's settings: one schema with defaults, so every part reads the same shape.
+// Provider credentials are not here: they are secrets, kept encrypted in Project.secretsEnc.
+import { z } from 'zod';
+
+const positiveInt = (max: number) => z.number().int().min(1).max(max);
+
+export const projectSettingsSchema = z.object({
+  gateway: z
+    .object({
+      /** Pusher client events (`client-*`) between members of private/presence channels. */
+      clientEvents: z.boolean().default(false),
+      maxConnections: positiveInt(1_000_000).default(10_000),
+      maxChannelsPerConnection: positiveInt(10_000).default(100),
+      clientEventsPerSecond: positiveInt(1_000).default(10),
+    })
+    .prefault({}),
+  rateLimits: z
+    .object({
+      /** Requests per minute per project on the REST API. */
+      apiPerMinute: positiveInt(1_000_000).default(6_000),
+      /** Requests per minute per user on the REST API. */
+      userPerMinute: positiveInt(1_000_000).default(600),
+      /** Events per second per project on ingest. */
+      ingestPerSecond: positiveInt(1_000_000).default(1_000),
+    })
+    .prefault({}),
+  suppression: z
+    .object({
+      maxMatches: positiveInt(1_000_000).default(10),
+      windowSeconds: positiveInt(86_400).default(60),
+    })
+    .prefault({}),
+  delivery: z
+    .object({
+      ackTimeoutMs: z.number().int().min(0).max(86_400_000).default(60_000),
+      maxAttempts: positiveInt(50).default(5),
+      useGateway: z.boolean().default(true),
+      usePusher: z.boolean().default(true),
+      usePush: z.boolean().default(true),
+    })
+    .prefault({}),
+  retention: z
+    .object({
+      eventsDays: positiveInt(3650).default(30),
+      notificationsDays: positiveInt(3650).default(90),
+      auditDays: positiveInt(3650).default(365),
+    })
+    .prefault({}),
+});
+
+export type ProjectSettings = z.infer<typeof projectSettingsSchema>;
+
+/** Settings as stored may predate newer keys: read them through the schema for defaults. */
+export function readSettings(stored: unknown): ProjectSettings {
+  const parsed = projectSettingsSchema.safeParse(stored ?? {});
+  return parsed.success ? parsed.data : projectSettingsSchema.parse({});
+}

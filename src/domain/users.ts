@@ -1,0 +1,318 @@
+// Project users: listing, approval of registrations (with their roles), suspension (which
+// revokes every session at once), the caller's own profile and push devices. Every read selects
+// its columns explicitly: password, setup-token and session hashes never leave this module.
+import { badRequest, conflict, notFound } from '../core/errors.js';
+import { UUID_PATTERN } from '../core/ids.js';
+import type { Prisma, ProjectDb } from '../core/db.js';
+import { loadUserAccess } from './access.js';
+import { revokeUserSessions } from './auth.js';
+import { pageArgs, type DomainDeps, type Page } from './deps.js';
+import { actorOf, type Principal } from './principal.js';
+
+export type UserStatus = 'pending' | 'active' | 'suspended';
+export type DevicePlatform = 'ios' | 'android' | 'web';
+type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
+const userSelect = {
+  id: true,
+  email: true,
+  phone: true,
+  fullName: true,
+  status: true,
+  approvedAt: true,
+  approvedBy: true,
+  lastLoginAt: true,
+  createdAt: true,
+  updatedAt: true,
+  roles: { select: { role: { select: { id: true, name: true } } } },
+} as const satisfies Prisma.UserSelect;
+
+type UserRow = Prisma.UserGetPayload<{ select: typeof userSelect }>;
+
+export function userView(row: UserRow) {
+  const { roles, ...rest } = row;
+  return { ...rest, roles: roles.map((link) => link.role).sort((a, b) => a.name.localeCompare(b.name)) };
+}
+
+export type UserView = ReturnType<typeof userView>;
+
+const deviceSelect = {
+  id: true,
+  platform: true,
+  token: true,
+  createdAt: true,
+  updatedAt: true,
+  lastUsedAt: true,
+} as const satisfies Prisma.DeviceSelect;
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
+
+async function findUser(db: ProjectDb, id: string): Promise<UserRow> {
+  const row = await db.user.findUnique({ where: { id }, select: userSelect });
+  if (!row) throw notFound('User');
+  return row;
+}
+
+async function announceRecipients(deps: DomainDeps, projectId: string): Promise<void> {
+  await deps.bus.publish({ type: 'recipients.changed', projectId });
+}
+
+export interface ListUsersQuery extends Page {
+  status?: UserStatus;
+  /** A role id or a role name. */
+  role?: string;
+  /** Part of the email, full name or phone. */
+  search?: string;
+}
+
+export async function listUsers(deps: DomainDeps, projectId: string, query: ListUsersQuery) {
+  const db = deps.db.forProject(projectId);
+  const where: Prisma.UserWhereInput = {
+    ...(query.status ? { status: query.status } : {}),
+    ...(query.role
+      ? {
+          roles: {
+            some: { role: UUID_PATTERN.test(query.role) ? { id: query.role } : { name: query.role } },
+          },
+        }
+      : {}),
+    ...(query.search
+      ? {
+          OR: [
+            { email: { contains: query.search } },
+            { fullName: { contains: query.search } },
+            { phone: { contains: query.search } },
+          ],
+        }
+      : {}),
+  };
+  const [rows, total] = await Promise.all([
+    db.user.findMany({
+      where,
+      select: userSelect,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      ...pageArgs(query),
+    }),
+    db.user.count({ where }),
+  ]);
+  return { items: rows.map(userView), page: query.page, pageSize: query.pageSize, total };
+}
+
+export async function getUser(deps: DomainDeps, projectId: string, id: string): Promise<UserView> {
+  return userView(await findUser(deps.db.forProject(projectId), id));
+}
+
+/** Resolves role ids and names to roles of this project; any unknown one is a 400 naming it. */
+async function resolveRoles(db: ProjectDb, input: { roleIds?: string[]; roles?: string[] }) {
+  const ids = [...new Set(input.roleIds ?? [])];
+  const names = [...new Set(input.roles ?? [])];
+  const found = await db.role.findMany({
+    where: { OR: [{ id: { in: ids } }, { name: { in: names } }] },
+    select: { id: true, name: true },
+  });
+  const missing = [
+    ...ids.filter((id) => !found.some((r) => r.id === id)),
+    ...names.filter((name) => !found.some((r) => r.name === name)),
+  ];
+  if (missing.length) {
+    throw badRequest('role_not_found', `No such role in this project: ${missing.join(', ')}`, {
+      roles: missing,
+    });
+  }
+  return found;
+}
+
+/** Approves a pending registration: assigns its roles and makes the user active. */
+export async function approveUser(
+  deps: DomainDeps,
+  principal: Principal,
+  projectId: string,
+  userId: string,
+  input: { roleIds?: string[]; roles?: string[] },
+): Promise<UserView> {
+  const db = deps.db.forProject(projectId);
+  const user = await findUser(db, userId);
+  const roles = await resolveRoles(db, input);
+  if (user.status !== 'pending')
+    throw conflict('user_not_pending', `The user is ${user.status}, not pending`);
+  await db.$transaction(async (tx) => {
+    // Conditional: of two concurrent approvals only one wins.
+    const claimed = await tx.user.updateMany({
+      where: { id: userId, status: 'pending' },
+      data: { status: 'active', approvedAt: new Date(), approvedBy: actorOf(principal).actorId },
+    });
+    if (claimed.count !== 1) throw conflict('user_not_pending', 'The user is no longer pending');
+    await tx.userRole.createMany({
+      data: roles.map((role) => ({ projectId, userId, roleId: role.id })),
+      skipDuplicates: true,
+    });
+  });
+  await announceRecipients(deps, projectId);
+  deps.audit.record({
+    projectId,
+    principal,
+    action: 'user.approve',
+    resourceType: 'user',
+    resourceId: userId,
+    metadata: { roles: roles.map((r) => r.name).sort() },
+  });
+  return userView(await findUser(db, userId));
+}
+
+/** Suspends or reactivates a user. Suspension stops their sessions and access tokens at once. */
+export async function setUserStatus(
+  deps: DomainDeps,
+  principal: Principal,
+  projectId: string,
+  userId: string,
+  status: 'active' | 'suspended',
+): Promise<UserView> {
+  const db = deps.db.forProject(projectId);
+  const user = await findUser(db, userId);
+  if (user.status === 'pending') throw conflict('user_pending', 'A pending user must be approved first');
+  if (principal.kind === 'user' && principal.userId === userId && status === 'suspended') {
+    throw conflict('cannot_suspend_self', 'You cannot suspend yourself');
+  }
+  if (user.status === status) return userView(user);
+  await db.user.updateMany({ where: { id: userId, status: { not: 'pending' } }, data: { status } });
+  if (status === 'suspended') await revokeUserSessions(deps, projectId, userId);
+  await announceRecipients(deps, projectId);
+  deps.audit.record({
+    projectId,
+    principal,
+    action: status === 'suspended' ? 'user.suspend' : 'user.reactivate',
+    resourceType: 'user',
+    resourceId: userId,
+  });
+  return userView(await findUser(db, userId));
+}
+
+async function listDevices(db: ProjectDb, userId: string) {
+  return db.device.findMany({
+    where: { userId },
+    select: deviceSelect,
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+  });
+}
+
+/** The caller's profile with the permissions their roles give and their push devices. */
+export async function getMe(deps: DomainDeps, principal: UserPrincipal) {
+  const db = deps.db.forProject(principal.projectId);
+  const [user, access, devices] = await Promise.all([
+    findUser(db, principal.userId),
+    loadUserAccess(db, principal.userId),
+    listDevices(db, principal.userId),
+  ]);
+  return { ...userView(user), permissions: access.permissions, devices };
+}
+
+export async function updateMe(
+  deps: DomainDeps,
+  principal: UserPrincipal,
+  input: { fullName?: string; phone?: string | null },
+) {
+  const db = deps.db.forProject(principal.projectId);
+  try {
+    await db.user.updateMany({
+      where: { id: principal.userId },
+      data: {
+        ...(input.fullName !== undefined ? { fullName: input.fullName } : {}),
+        ...(input.phone !== undefined ? { phone: input.phone } : {}),
+      },
+    });
+  } catch (err) {
+    if (isUniqueViolation(err))
+      throw conflict('phone_taken', 'Another user of this project has this phone number');
+    throw err;
+  }
+  deps.audit.record({
+    projectId: principal.projectId,
+    principal,
+    action: 'user.update_profile',
+    resourceType: 'user',
+    resourceId: principal.userId,
+    metadata: { fields: Object.keys(input) },
+  });
+  return getMe(deps, principal);
+}
+
+export interface DeviceInput {
+  platform: DevicePlatform;
+  token: string;
+}
+
+/**
+ * `{ platform, token }` registers (or refreshes) one device and keeps the others;
+ * `{ devices: [...] }` replaces the caller's whole set (an empty list removes every device).
+ * A token is unique per project and platform: registered by another user of the project, it
+ * moves to the caller (the phone changed hands or accounts).
+ */
+export async function registerDevices(
+  deps: DomainDeps,
+  principal: UserPrincipal,
+  input: DeviceInput | { devices: DeviceInput[] },
+) {
+  const { projectId, userId } = principal;
+  const db = deps.db.forProject(projectId);
+  const replace = 'devices' in input;
+  const wanted = new Map<string, DeviceInput>();
+  for (const device of replace ? input.devices : [input])
+    wanted.set(`${device.platform}\n${device.token}`, device);
+
+  const kept: string[] = [];
+  for (const { platform, token } of wanted.values())
+    kept.push(await upsertDevice(db, projectId, userId, platform, token));
+  const removed = replace
+    ? await db.device.deleteMany({ where: { userId, id: { notIn: kept } } })
+    : { count: 0 };
+  deps.audit.record({
+    projectId,
+    principal,
+    action: 'user.devices_register',
+    resourceType: 'user',
+    resourceId: userId,
+    metadata: { mode: replace ? 'replace' : 'add', registered: kept.length, removed: removed.count },
+  });
+  return { items: await listDevices(db, userId) };
+}
+
+async function upsertDevice(
+  db: ProjectDb,
+  projectId: string,
+  userId: string,
+  platform: DevicePlatform,
+  token: string,
+): Promise<string> {
+  const args = {
+    where: { projectId_platform_token: { projectId, platform, token } },
+    create: { projectId, userId, platform, token, lastUsedAt: new Date() },
+    update: { userId, lastUsedAt: new Date() },
+    select: { id: true },
+  };
+  try {
+    return (await db.device.upsert(args)).id;
+  } catch (err) {
+    // Two concurrent registrations of one token: the loser's insert collides; its retry updates.
+    if (!isUniqueViolation(err)) throw err;
+    return (await db.device.upsert(args)).id;
+  }
+}
+
+/** Removes one of the caller's devices; another user's device is "not found". */
+export async function deleteDevice(
+  deps: DomainDeps,
+  principal: UserPrincipal,
+  deviceId: string,
+): Promise<void> {
+  const deleted = await deps.db
+    .forProject(principal.projectId)
+    .device.deleteMany({ where: { id: deviceId, userId: principal.userId } });
+  if (deleted.count === 0) throw notFound('Device');
+  deps.audit.record({
+    projectId: principal.projectId,
+    principal,
+    action: 'user.device_delete',
+    resourceType: 'device',
+    resourceId: deviceId,
+  });
+}

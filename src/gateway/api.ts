@@ -1,0 +1,94 @@
+// What the rest of Tocsin uses to reach people through the gateway, from any process role:
+// publish events (through the bus, so every gateway node delivers to its own subscribers once),
+// deliver to a user's channel, ask who is online and what channels hold. Reads come from
+// Redis, never from a gateway node.
+// Type only: importing server.ts's values would load uWS into API-only processes.
+import type { GatewayServices } from './server.js';
+import { createAppDirectory, type AppDirectory } from './apps.js';
+import { createChannels } from './channels.js';
+import { ONLINE, createPresence } from './presence.js';
+import { userChannel } from './protocol.js';
+
+export interface TriggerEvent {
+  channels: string[];
+  name: string;
+  data: string;
+  /** A socket that must not receive the event (its own sender). */
+  socketId?: string;
+}
+
+export interface ChannelInfo {
+  occupied: boolean;
+  subscriptionCount: number;
+  /** Distinct users, for presence channels. */
+  userCount?: number;
+}
+
+export interface GatewayApi {
+  apps: AppDirectory;
+  trigger(projectId: string, events: TriggerEvent[]): Promise<void>;
+  /** Sends `event` on the user's channel `private-user-{userId}`, wherever their sockets are. */
+  deliverToUser(projectId: string, userId: string, event: string, data: string): Promise<void>;
+  /** Whether the user has a socket on any gateway node (signed in or on their user channel). */
+  isUserOnline(projectId: string, userId: string): Promise<boolean>;
+  onlineUsers(projectId: string): Promise<string[]>;
+  /** Occupied channels (optionally by name prefix) with their subscription counts. */
+  channels(projectId: string, prefix?: string): Promise<Map<string, number>>;
+  channel(projectId: string, channel: string): Promise<ChannelInfo>;
+  presenceUserIds(projectId: string, channel: string): Promise<string[]>;
+  terminateUserConnections(projectId: string, userId: string): Promise<void>;
+}
+
+export function createGatewayApi(deps: GatewayServices): GatewayApi {
+  const { bus, redis, keys } = deps;
+  // Queries only: these never write under a node id.
+  const nodeId = () => 'api';
+  const presence = createPresence({ redis, keys, nodeId });
+  const channels = createChannels({ redis, keys, nodeId });
+  const apps = createAppDirectory({
+    db: deps.db,
+    bus,
+    encryptionKey: deps.config.secrets.encryptionKey,
+    log: deps.log,
+  });
+
+  const trigger: GatewayApi['trigger'] = async (projectId, events) => {
+    await Promise.all(
+      events.flatMap(({ channels: names, name, data, socketId }) =>
+        names.map((channel) =>
+          bus.publish({
+            type: 'gateway.publish',
+            projectId,
+            channel,
+            event: name,
+            data,
+            excludeSocketId: socketId,
+          }),
+        ),
+      ),
+    );
+  };
+
+  return {
+    apps,
+    trigger,
+    deliverToUser: (projectId, userId, event, data) =>
+      trigger(projectId, [{ channels: [userChannel(userId)], name: event, data }]),
+    isUserOnline: (projectId, userId) => presence.isPresent(projectId, ONLINE, userId),
+    onlineUsers: (projectId) => presence.userIds(projectId, ONLINE),
+    async channels(projectId, prefix = '') {
+      const all = await channels.occupied(projectId);
+      return new Map([...all].filter(([name]) => name.startsWith(prefix)));
+    },
+    async channel(projectId, channel) {
+      const subscriptionCount = await channels.subscriptionCount(projectId, channel);
+      const info: ChannelInfo = { occupied: subscriptionCount > 0, subscriptionCount };
+      if (channel.startsWith('presence-')) info.userCount = await presence.count(projectId, channel);
+      return info;
+    },
+    presenceUserIds: (projectId, channel) => presence.userIds(projectId, channel),
+    async terminateUserConnections(projectId, userId) {
+      await bus.publish({ type: 'gateway.terminate', projectId, userId });
+    },
+  };
+}

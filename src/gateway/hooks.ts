@@ -1,0 +1,36 @@
+// Where later features plug into the gateway. Cluster-wide events (occupied, vacated, member
+// added/removed) are reported once, by the node that saw the change in Redis — the reaper
+// included — so webhooks can be sent from there without duplicates.
+export interface ClientEventInfo {
+  projectId: string;
+  channel: string;
+  event: string;
+  data: string;
+  socketId: string;
+  userId?: string;
+}
+
+export interface GatewayHooks {
+  channelOccupied?(projectId: string, channel: string): void;
+  channelVacated?(projectId: string, channel: string): void;
+  memberAdded?(projectId: string, channel: string, userId: string): void;
+  memberRemoved?(projectId: string, channel: string, userId: string): void;
+  clientEvent?(event: ClientEventInfo): void;
+  /**
+   * A socket subscribed to its user channel (`private-user-{id}`); the events resolved are sent
+   * to it on that channel right after `subscription_succeeded` (replay of missed notifications).
+   */
+  userChannelSubscribed?(
+    projectId: string,
+    userId: string,
+    socketId: string,
+  ): Promise<Array<{ event: string; data: string }>>;
+  /** A non-protocol event from a client (e.g. `tocsin:ack`); return false to reject it as unknown. */
+  customEvent?(
+    projectId: string,
+    socketId: string,
+    userId: string | undefined,
+    event: string,
+    data: unknown,
+  ): boolean;
+}

@@ -1,0 +1,80 @@
+// The sockets this node holds, and delivery to them. Every channel is a uWS topic namespaced by
+// project (`{projectId}:{channel}`), so identical channel names of two projects never meet.
+import type { Metrics } from '../core/metrics.js';
+import type { GatewayApp } from './apps.js';
+import type { TemplatedApp, WebSocket } from './uws.js';
+
+/** Per-connection state: kept small, it exists once per socket. */
+export interface SocketState {
+  socketId: string;
+  app: GatewayApp | undefined;
+  /** Set when the upgrade was refused: the socket is closed with it as soon as it opens. */
+  refusal?: { code: number; message: string };
+  /** Channel → presence user id ('' for other channels). */
+  channels: Map<string, string>;
+  /** Who this socket is (sign-in or user channel), once known. */
+  userId: string | undefined;
+  open: boolean;
+  /** Holds one of the project's connection slots. */
+  counted: boolean;
+  lastSeen: number;
+  pingSentAt: number;
+  eventWindowStart: number;
+  eventsInWindow: number;
+}
+
+export type Socket = WebSocket<SocketState>;
+
+export const topicOf = (projectId: string, channel: string): string => `${projectId}:${channel}`;
+
+export interface LocalSockets {
+  add(ws: Socket): void;
+  remove(ws: Socket): void;
+  get(socketId: string): Socket | undefined;
+  ofProject(projectId: string): Socket[];
+  all(): IterableIterator<Socket>;
+  size(): number;
+  /** Sends a frame to the project channel's local subscribers, except `excludeSocketId`. */
+  publish(projectId: string, channel: string, frame: string, excludeSocketId?: string): void;
+}
+
+export function createLocalSockets(
+  uws: TemplatedApp,
+  metrics: Pick<Metrics, 'gatewayMessages'>,
+): LocalSockets {
+  const bySocketId = new Map<string, Socket>();
+  const byProject = new Map<string, Set<Socket>>();
+  return {
+    add(ws) {
+      const { socketId, app } = ws.getUserData();
+      bySocketId.set(socketId, ws);
+      if (!app) return;
+      const set = byProject.get(app.projectId) ?? new Set();
+      byProject.set(app.projectId, set.add(ws));
+    },
+    remove(ws) {
+      const { socketId, app } = ws.getUserData();
+      bySocketId.delete(socketId);
+      if (!app) return;
+      const set = byProject.get(app.projectId);
+      if (set?.delete(ws) && set.size === 0) byProject.delete(app.projectId);
+    },
+    get: (socketId) => bySocketId.get(socketId),
+    ofProject: (projectId) => [...(byProject.get(projectId) ?? [])],
+    all: () => bySocketId.values(),
+    size: () => bySocketId.size,
+    publish(projectId, channel, frame, excludeSocketId) {
+      const topic = topicOf(projectId, channel);
+      const sender = excludeSocketId === undefined ? undefined : bySocketId.get(excludeSocketId);
+      let recipients = uws.numSubscribers(topic);
+      // A socket publishing reaches every subscriber but itself.
+      if (sender && sender.getUserData().app?.projectId === projectId && sender.isSubscribed(topic)) {
+        sender.publish(topic, frame);
+        recipients--;
+      } else {
+        uws.publish(topic, frame);
+      }
+      if (recipients > 0) metrics.gatewayMessages.inc({ project: projectId, direction: 'out' }, recipients);
+    },
+  };
+}

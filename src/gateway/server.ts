@@ -1,0 +1,268 @@
+// The WebSocket gateway: a uWS app on its own port with /health and /metrics, holding Pusher
+// clients under /app/:key. It wires the protocol (session.ts) to the shared state in Redis, the
+// bus (events published anywhere reach this node's subscribers once) and the node lease (nodes.ts).
+// Closing stops listening first, then closes every socket with 4200 ("server going away,
+// reconnect") so Pusher clients reconnect to another node.
+import { randomInt } from 'node:crypto';
+import type { DomainDeps } from '../domain/deps.js';
+import { createAppDirectory, type GatewayApp } from './apps.js';
+import { createChannels } from './channels.js';
+import type { GatewayHooks } from './hooks.js';
+import { createLocalSockets, type Socket, type SocketState } from './local.js';
+import { metricsHandler } from './metrics.js';
+import { createNodeRegistry } from './nodes.js';
+import { ONLINE, createPresence } from './presence.js';
+import {
+  ACTIVITY_TIMEOUT_SEC,
+  CLOSE,
+  LIMITS,
+  PONG_TIMEOUT_MS,
+  PROTOCOL_VERSION,
+  encode,
+} from './protocol.js';
+import { createConnectionQuota } from './quota.js';
+import { createSession } from './session.js';
+import uWS, { LISTEN_EXCLUSIVE_PORT, type us_listen_socket } from './uws.js';
+
+export interface Gateway {
+  port: number;
+  nodeId(): string;
+  connectionCount(): number;
+  close(): Promise<void>;
+}
+
+/** The shared services the gateway is built from (a subset of every process's services). */
+export type GatewayServices = Pick<
+  DomainDeps,
+  'config' | 'log' | 'db' | 'redis' | 'keys' | 'bus' | 'metrics'
+>;
+
+export interface GatewayOptions {
+  port: number;
+  services: GatewayServices;
+  hooks?: GatewayHooks;
+  /** Seconds of client silence before the server pings (sent to clients in the handshake). */
+  activityTimeoutSec?: number;
+  pongTimeoutMs?: number;
+  leaseMs?: number;
+}
+
+const STOP_TIMEOUT_MS = 2_000;
+
+const newSocketId = () => `${randomInt(1, 2 ** 47)}.${randomInt(1, 2 ** 47)}`;
+
+function initialState(app: GatewayApp | undefined, refusal?: SocketState['refusal']): SocketState {
+  const now = Date.now();
+  return {
+    socketId: newSocketId(),
+    app,
+    refusal,
+    channels: new Map(),
+    userId: undefined,
+    open: true,
+    counted: false,
+    lastSeen: now,
+    pingSentAt: 0,
+    eventWindowStart: now,
+    eventsInWindow: 0,
+  };
+}
+
+export function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { services } = options;
+  const { log, bus, redis, keys } = services;
+  const hooks = options.hooks ?? {};
+  const activityTimeoutSec = options.activityTimeoutSec ?? ACTIVITY_TIMEOUT_SEC;
+  const pongTimeoutMs = options.pongTimeoutMs ?? PONG_TIMEOUT_MS;
+  const uws = uWS.App();
+  const local = createLocalSockets(uws, services.metrics);
+  const apps = createAppDirectory({
+    db: services.db,
+    bus,
+    encryptionKey: services.config.secrets.encryptionKey,
+    log,
+  });
+  const nodeId = () => nodes.id();
+  const presence = createPresence({ redis, keys, nodeId });
+  const channels = createChannels({ redis, keys, nodeId });
+  const quota = createConnectionQuota({ redis, keys, nodeId });
+  const closeAll = (code: number, reason: string) => {
+    for (const ws of [...local.all()]) ws.end(code, reason);
+  };
+  const nodes = createNodeRegistry({
+    redis,
+    keys,
+    log,
+    leaseMs: options.leaseMs,
+    connections: () => local.size(),
+    onLeaseLost: () => closeAll(CLOSE.serverShutdown, 'Reconnect'),
+    // Counts first: a client that sees member_removed and then asks the API sees it all gone.
+    async reapProject(projectId, deadNode) {
+      await quota.reap(projectId, deadNode);
+      for (const channel of await channels.reap(projectId, deadNode)) {
+        hooks.channelVacated?.(projectId, channel);
+      }
+      for (const { group, userId } of await presence.reap(projectId, deadNode)) {
+        if (group === ONLINE) continue;
+        const data = JSON.stringify({ user_id: userId });
+        await bus.publish({
+          type: 'gateway.publish',
+          projectId,
+          channel: group,
+          event: 'pusher_internal:member_removed',
+          data,
+        });
+        hooks.memberRemoved?.(projectId, group, userId);
+      }
+    },
+  });
+  const session = createSession({
+    bus,
+    log,
+    presence,
+    channels,
+    quota,
+    nodes,
+    local,
+    hooks,
+    activityTimeoutSec,
+    metrics: services.metrics,
+  });
+
+  const unsubscribers = [
+    bus.on('gateway.publish', (m) =>
+      local.publish(m.projectId, m.channel, encode(m.event, m.data, m.channel, m.userId), m.excludeSocketId),
+    ),
+    bus.on('gateway.terminate', ({ projectId, userId }) => {
+      for (const ws of local.ofProject(projectId)) {
+        if (ws.getUserData().userId === userId) ws.end(CLOSE.unauthorized, 'Connections terminated');
+      }
+    }),
+    apps.onChange((projectId, app) => {
+      for (const ws of local.ofProject(projectId)) {
+        if (!app) ws.end(CLOSE.unknownApp, 'App not found');
+        else if (!app.enabled) ws.end(CLOSE.appDisabled, 'App disabled');
+        else ws.getUserData().app = app;
+      }
+    }),
+  ];
+
+  // Pings silent clients, closes those that never answer, and sheds slow consumers.
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const ws of [...local.all()]) {
+        const state = ws.getUserData();
+        if (ws.getBufferedAmount() > LIMITS.bufferedBytes) {
+          ws.end(CLOSE.overCapacity, 'Slow consumer');
+        } else if (state.pingSentAt !== 0 && now - state.pingSentAt > pongTimeoutMs) {
+          ws.end(CLOSE.pongTimeout, 'Pong reply not received');
+        } else if (state.pingSentAt === 0 && now - state.lastSeen > activityTimeoutSec * 1000) {
+          state.pingSentAt = now;
+          ws.cork(() => ws.send(encode('pusher:ping', {})));
+        }
+      }
+    },
+    Math.min(1_000, activityTimeoutSec * 250),
+  );
+  sweep.unref();
+
+  uws
+    .get('/health', (res) => {
+      res.cork(() => {
+        res
+          .writeHeader('Content-Type', 'application/json')
+          .end(JSON.stringify({ status: 'ok', connections: local.size() }));
+      });
+    })
+    .get('/metrics', metricsHandler(services.metrics, services.config.metricsToken))
+    .ws<SocketState>('/app/:key', {
+      maxPayloadLength: LIMITS.hardFrameBytes,
+      // Room above the sweep's bound, so the 4100 close frame still fits behind what is queued.
+      maxBackpressure: 2 * LIMITS.bufferedBytes,
+      idleTimeout: 0, // liveness is the protocol's ping/pong (4201), swept above
+      sendPingsAutomatically: false,
+      upgrade: (res, req, context) => {
+        const key = req.getParameter(0) ?? '';
+        const protocol = req.getQuery('protocol');
+        const headers = [
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+        ] as const;
+        let aborted = false;
+        res.onAborted(() => void (aborted = true));
+        const upgrade = (state: SocketState) => {
+          if (!aborted) res.cork(() => res.upgrade(state, ...headers, context));
+        };
+        if (protocol !== String(PROTOCOL_VERSION)) {
+          const message = `Unsupported protocol version ${JSON.stringify(protocol)}; use ${PROTOCOL_VERSION}`;
+          return upgrade(initialState(undefined, { code: CLOSE.unsupportedProtocol, message }));
+        }
+        apps.byKey(key).then(
+          (app) => {
+            if (!app)
+              upgrade(
+                initialState(undefined, { code: CLOSE.unknownApp, message: `App key ${key} not found` }),
+              );
+            else if (!app.enabled)
+              upgrade(initialState(undefined, { code: CLOSE.appDisabled, message: 'App disabled' }));
+            else upgrade(initialState(app));
+          },
+          (err: Error) => {
+            log.warn({ err: err.message }, 'Gateway could not resolve an app key');
+            upgrade(
+              initialState(undefined, { code: CLOSE.overCapacity, message: 'Temporarily unavailable' }),
+            );
+          },
+        );
+      },
+      open: (ws: Socket) => session.open(ws),
+      message: (ws: Socket, raw) => session.message(ws, raw),
+      close: (ws: Socket) => session.close(ws),
+    })
+    .any('/*', (res) => {
+      res.cork(() => {
+        res.writeStatus('404 Not Found').writeHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ error: { code: 'route_not_found', message: 'Not found' } }));
+      });
+    });
+
+  let listenSocket: us_listen_socket | undefined;
+  return new Promise((resolve, reject) => {
+    // Exclusive: uWS sets SO_REUSEPORT otherwise, and a second process would silently take
+    // half of the connections.
+    uws.listen(options.port, LISTEN_EXCLUSIVE_PORT, (token) => {
+      if (!token) {
+        reject(new Error(`Gateway could not listen on port ${options.port} (in use?)`));
+        return;
+      }
+      listenSocket = token;
+      const port = uWS.us_socket_local_port(token);
+      nodes.start();
+      log.info({ port, nodeId: nodes.id() }, 'Gateway listening');
+      resolve({
+        port,
+        nodeId,
+        connectionCount: () => local.size(),
+        async close() {
+          if (listenSocket) uWS.us_listen_socket_close(listenSocket);
+          listenSocket = undefined;
+          clearInterval(sweep);
+          closeAll(CLOSE.serverShutdown, 'Server shutting down');
+          unsubscribers.forEach((off) => off());
+          apps.close();
+          // Removes what this node still holds in Redis; bounded, so a missing Redis cannot
+          // hold the shutdown (the lease then runs out and another node reaps it).
+          let timer: NodeJS.Timeout | undefined;
+          const deadline = new Promise<void>((done) => (timer = setTimeout(done, STOP_TIMEOUT_MS)));
+          await Promise.race([
+            nodes.stop().catch((err: Error) => log.warn({ err: err.message }, 'Gateway could not clean up')),
+            deadline,
+          ]);
+          clearTimeout(timer);
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,347 @@
+// One client connection speaking the Pusher protocol: the handshake, then subscribe,
+// unsubscribe, sign-in, ping and client events. Shared state changes go to Redis (presence,
+// channel counts, connection quota) and events to other sockets go through the bus, so every
+// node delivers them to its own subscribers exactly once.
+import type { Bus } from '../core/bus.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Channels } from './channels.js';
+import type { GatewayHooks } from './hooks.js';
+import { topicOf, type LocalSockets, type Socket, type SocketState } from './local.js';
+import type { NodeRegistry } from './nodes.js';
+import { ONLINE, type Presence } from './presence.js';
+import {
+  CLOSE,
+  LIMITS,
+  USER_CHANNEL_PREFIX,
+  SERVER_TO_USER_PREFIX,
+  channelKind,
+  dataObject,
+  encode,
+  encodeError,
+  isValidChannelName,
+  needsAuth,
+  parseClientMessage,
+  type ClientMessage,
+} from './protocol.js';
+import type { ConnectionQuota } from './quota.js';
+import { channelAuthString, userAuthString, verifyAuth } from './signatures.js';
+
+export interface SessionDeps {
+  bus: Bus;
+  log: Logger;
+  presence: Presence;
+  channels: Channels;
+  quota: ConnectionQuota;
+  nodes: NodeRegistry;
+  local: LocalSockets;
+  hooks: GatewayHooks;
+  activityTimeoutSec: number;
+  metrics: Pick<Metrics, 'gatewayConnections' | 'gatewaySubscriptions' | 'gatewayMessages'>;
+}
+
+export interface Session {
+  open(ws: Socket): Promise<void>;
+  message(ws: Socket, raw: ArrayBuffer): void;
+  close(ws: Socket): void;
+}
+
+export function createSession(deps: SessionDeps): Session {
+  const { bus, log, presence, channels, quota, local, hooks, metrics } = deps;
+
+  /** Sends when the socket is still open; corked, since this may run after an await. */
+  const send = (ws: Socket, frame: string): void => {
+    const state = ws.getUserData();
+    if (!state.open) return;
+    ws.cork(() => ws.send(frame));
+    if (state.app) metrics.gatewayMessages.inc({ project: state.app.projectId, direction: 'out' });
+  };
+
+  const fail = (ws: Socket, message: string, code: number | null = null, channel?: string) =>
+    send(ws, encodeError(code, message, channel));
+
+  /** Shared-state writes are ordered per connection by ioredis; a failure is logged, not fatal. */
+  const background = (work: Promise<unknown>, what: string) =>
+    void work.catch((err: Error) => log.warn({ err: err.message }, `Gateway could not ${what}`));
+
+  /** Publishes through the bus, so every node (this one included) delivers it once. */
+  const broadcast = (
+    projectId: string,
+    channel: string,
+    event: string,
+    data: string,
+    excludeSocketId?: string,
+    userId?: string,
+  ) =>
+    background(
+      bus.publish({ type: 'gateway.publish', projectId, channel, event, data, excludeSocketId, userId }),
+      'publish',
+    );
+
+  const countSubscription = (projectId: string, channel: string, delta: 1 | -1) => {
+    metrics.gatewaySubscriptions.inc({ project: projectId }, delta);
+    background(
+      channels.change(projectId, channel, delta).then((change) => {
+        if (change === 'occupied') hooks.channelOccupied?.(projectId, channel);
+        if (change === 'vacated') hooks.channelVacated?.(projectId, channel);
+      }),
+      'count a subscription',
+    );
+  };
+
+  const leavePresence = (projectId: string, channel: string, socketId: string) =>
+    background(
+      presence.leave(projectId, channel, socketId).then((userId) => {
+        if (userId === undefined) return;
+        broadcast(projectId, channel, 'pusher_internal:member_removed', JSON.stringify({ user_id: userId }));
+        hooks.memberRemoved?.(projectId, channel, userId);
+      }),
+      'remove a presence member',
+    );
+
+  /** Gives the socket an identity (once), and counts that user online. */
+  const identify = (state: SocketState, userId: string) => {
+    if (state.userId !== undefined) return state.userId === userId;
+    state.userId = userId;
+    background(presence.join(state.app!.projectId, ONLINE, state.socketId, { userId }), 'mark a user online');
+    return true;
+  };
+
+  const dropChannel = (ws: Socket, state: SocketState, channel: string) => {
+    const projectId = state.app!.projectId;
+    const member = state.channels.get(channel);
+    if (member === undefined) return;
+    state.channels.delete(channel);
+    if (state.open) ws.unsubscribe(topicOf(projectId, channel));
+    countSubscription(projectId, channel, -1);
+    if (member !== '') leavePresence(projectId, channel, state.socketId);
+  };
+
+  const succeed = (ws: Socket, state: SocketState, channel: string, data: unknown) => {
+    ws.subscribe(topicOf(state.app!.projectId, channel));
+    send(ws, encode('pusher_internal:subscription_succeeded', data, channel));
+  };
+
+  async function subscribe(ws: Socket, state: SocketState, data: unknown): Promise<void> {
+    const app = state.app!;
+    const fields = dataObject(data) ?? {};
+    const channel = fields.channel;
+    if (!isValidChannelName(channel)) return fail(ws, 'Invalid channel name');
+    if (state.channels.has(channel)) return;
+    if (state.channels.size >= app.settings.maxChannelsPerConnection) {
+      return fail(
+        ws,
+        `At most ${app.settings.maxChannelsPerConnection} channels per connection`,
+        null,
+        channel,
+      );
+    }
+    const kind = channelKind(channel);
+    const channelData = typeof fields.channel_data === 'string' ? fields.channel_data : undefined;
+    if (kind === 'user' && channel !== `${SERVER_TO_USER_PREFIX}${state.userId}`) {
+      return fail(ws, 'Sign in as this user first', CLOSE.unauthorized, channel);
+    }
+    // channel_data, when sent, is part of what was signed (presence channels require it).
+    if (
+      needsAuth(kind) &&
+      !verifyAuth(app, channelAuthString(state.socketId, channel, channelData), fields.auth)
+    ) {
+      return fail(ws, `Invalid signature for ${channel}`, CLOSE.unauthorized, channel);
+    }
+    if (
+      channel.startsWith(USER_CHANNEL_PREFIX) &&
+      !identify(state, channel.slice(USER_CHANNEL_PREFIX.length))
+    ) {
+      return fail(ws, 'This connection belongs to another user', CLOSE.unauthorized, channel);
+    }
+    if (kind !== 'presence') {
+      state.channels.set(channel, '');
+      countSubscription(app.projectId, channel, 1);
+      succeed(ws, state, channel, {});
+      if (channel.startsWith(USER_CHANNEL_PREFIX)) await replay(ws, state, channel);
+      return;
+    }
+    const member = presenceMember(channelData);
+    if (!member)
+      return fail(
+        ws,
+        'channel_data must hold a user_id and a user_info under 1 KB',
+        CLOSE.unauthorized,
+        channel,
+      );
+    // Counted before the await, so a close while joining removes exactly what was added.
+    state.channels.set(channel, member.userId);
+    countSubscription(app.projectId, channel, 1);
+    const joined = await presence.join(
+      app.projectId,
+      channel,
+      state.socketId,
+      member,
+      LIMITS.presenceMembers,
+    );
+    if (joined.status === 'full') {
+      dropChannel(ws, state, channel);
+      return fail(ws, `Presence channels hold at most ${LIMITS.presenceMembers} members`, null, channel);
+    }
+    if (joined.firstConnection) {
+      const added = JSON.stringify({ user_id: member.userId, user_info: JSON.parse(member.info ?? 'null') });
+      broadcast(app.projectId, channel, 'pusher_internal:member_added', added, state.socketId);
+      hooks.memberAdded?.(app.projectId, channel, member.userId);
+    }
+    if (!state.open || state.channels.get(channel) !== member.userId) return; // left while joining
+    const ids = [...joined.members.keys()];
+    succeed(ws, state, channel, {
+      presence: { ids, hash: Object.fromEntries(joined.members), count: ids.length },
+    });
+  }
+
+  async function replay(ws: Socket, state: SocketState, channel: string) {
+    if (!hooks.userChannelSubscribed) return;
+    const events = await hooks.userChannelSubscribed(state.app!.projectId, state.userId!, state.socketId);
+    for (const { event, data } of events) send(ws, encode(event, data, channel));
+  }
+
+  function signin(ws: Socket, state: SocketState, data: unknown) {
+    const fields = dataObject(data) ?? {};
+    const userData = typeof fields.user_data === 'string' ? fields.user_data : '';
+    const user = dataObject(userData);
+    const id = user?.id;
+    if (
+      typeof id !== 'string' ||
+      id === '' ||
+      !verifyAuth(state.app!, userAuthString(state.socketId, userData), fields.auth)
+    ) {
+      return fail(ws, 'Invalid sign-in signature or user_data', CLOSE.unauthorized);
+    }
+    if (!identify(state, id)) return fail(ws, 'This connection belongs to another user', CLOSE.unauthorized);
+    send(ws, encode('pusher:signin_success', { user_data: userData }));
+  }
+
+  function clientEvent(ws: Socket, state: SocketState, message: ClientMessage) {
+    const app = state.app!;
+    const { channel, event } = message;
+    if (!app.settings.clientEvents)
+      return fail(ws, 'Client events are not enabled for this app', null, channel);
+    const kind = channel === undefined ? undefined : channelKind(channel);
+    if (
+      channel === undefined ||
+      !state.channels.has(channel) ||
+      (kind !== 'private' && kind !== 'presence')
+    ) {
+      return fail(
+        ws,
+        'Client events are only allowed on private and presence channels you subscribed to',
+        null,
+        channel,
+      );
+    }
+    const now = Date.now();
+    if (now - state.eventWindowStart >= 1000) {
+      state.eventWindowStart = now;
+      state.eventsInWindow = 0;
+    }
+    if (++state.eventsInWindow > app.settings.clientEventsPerSecond) {
+      send(ws, encodeError(CLOSE.clientEventRateLimit, 'Client event rate limit exceeded'));
+      return ws.end(CLOSE.clientEventRateLimit, 'Client event rate limit exceeded');
+    }
+    const data = typeof message.data === 'string' ? message.data : JSON.stringify(message.data ?? null);
+    if (Buffer.byteLength(data) > LIMITS.dataBytes || event.length > LIMITS.eventNameLength) {
+      return fail(ws, `Event data is limited to ${LIMITS.dataBytes} bytes`, null, channel);
+    }
+    const userId = kind === 'presence' ? state.channels.get(channel) : undefined;
+    broadcast(app.projectId, channel, event, data, state.socketId, userId);
+    hooks.clientEvent?.({ projectId: app.projectId, channel, event, data, socketId: state.socketId, userId });
+  }
+
+  function dispatch(ws: Socket, state: SocketState, message: ClientMessage) {
+    switch (message.event) {
+      case 'pusher:ping':
+        return send(ws, encode('pusher:pong', {}));
+      case 'pusher:pong':
+        return;
+      case 'pusher:subscribe':
+        return background(subscribe(ws, state, message.data), 'subscribe');
+      case 'pusher:unsubscribe': {
+        const channel = dataObject(message.data)?.channel;
+        return typeof channel === 'string' ? dropChannel(ws, state, channel) : undefined;
+      }
+      case 'pusher:signin':
+        return signin(ws, state, message.data);
+    }
+    if (message.event.startsWith('client-')) return clientEvent(ws, state, message);
+    const app = state.app!;
+    if (hooks.customEvent?.(app.projectId, state.socketId, state.userId, message.event, message.data)) return;
+    fail(ws, `Unknown event ${JSON.stringify(message.event.slice(0, LIMITS.eventNameLength))}`);
+  }
+
+  return {
+    async open(ws) {
+      const state = ws.getUserData();
+      if (state.refusal) {
+        ws.send(encodeError(state.refusal.code, state.refusal.message));
+        return ws.end(state.refusal.code, state.refusal.message);
+      }
+      local.add(ws);
+      const app = state.app!;
+      let admitted: boolean;
+      try {
+        await deps.nodes.holds(app.projectId);
+        admitted = await quota.acquire(app.projectId, app.settings.maxConnections);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'Gateway could not admit a connection');
+        if (state.open) ws.cork(() => ws.end(CLOSE.overCapacity, 'Temporarily unavailable, retry later'));
+        return;
+      }
+      if (!state.open) {
+        if (admitted) background(quota.release(app.projectId), 'release a connection slot');
+        return;
+      }
+      state.counted = admitted;
+      if (!admitted) {
+        fail(ws, 'Over the connection quota', CLOSE.overQuota);
+        ws.cork(() => ws.end(CLOSE.overQuota, 'Over the connection quota'));
+        return;
+      }
+      metrics.gatewayConnections.inc({ project: app.projectId });
+      const established = { socket_id: state.socketId, activity_timeout: deps.activityTimeoutSec };
+      send(ws, encode('pusher:connection_established', established));
+    },
+
+    message(ws, raw) {
+      const state = ws.getUserData();
+      state.lastSeen = Date.now();
+      state.pingSentAt = 0;
+      if (state.app) metrics.gatewayMessages.inc({ project: state.app.projectId, direction: 'in' });
+      const parsed = parseClientMessage(raw);
+      if (!parsed.ok) return fail(ws, parsed.reason);
+      if (!state.counted) return; // not admitted yet: the handshake comes first
+      dispatch(ws, state, parsed.message);
+    },
+
+    close(ws) {
+      const state = ws.getUserData();
+      state.open = false;
+      local.remove(ws);
+      if (!state.app) return;
+      for (const channel of [...state.channels.keys()]) dropChannel(ws, state, channel);
+      if (state.userId !== undefined) {
+        background(presence.leave(state.app.projectId, ONLINE, state.socketId), 'mark a user offline');
+      }
+      if (state.counted) {
+        metrics.gatewayConnections.dec({ project: state.app.projectId });
+        background(quota.release(state.app.projectId), 'release a connection slot');
+      }
+    },
+  };
+}
+
+/** The presence member a client claims in `channel_data` (already covered by the signature). */
+function presenceMember(channelData: string | undefined) {
+  const fields = dataObject(channelData);
+  const userId = fields?.user_id;
+  if (typeof userId !== 'string' && typeof userId !== 'number') return undefined;
+  const info = fields?.user_info === undefined ? undefined : JSON.stringify(fields.user_info);
+  if (String(userId) === '' || (info !== undefined && Buffer.byteLength(info) > LIMITS.userInfoBytes))
+    return undefined;
+  return { userId: String(userId), info };
+}

@@ -1,0 +1,108 @@
+// The API application: shared middleware, then the route groups. Built from its dependencies
+// so tests can make one against a per-worker database and Redis prefix.
+import { bodyLimit } from 'hono/body-limit';
+import { except } from 'hono/combine';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import type { DomainDeps } from '../domain/deps.js';
+import { errorHandler, notFoundHandler, sendError } from './middleware/errors.js';
+import { requestContext } from './middleware/request-context.js';
+import { requestMetrics } from './middleware/metrics.js';
+import { createRouter, mountDocs } from './openapi.js';
+import { authRoutes } from './routes/auth.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { healthRoutes, type ReadinessCheck } from './routes/health.js';
+import { projectRoutes } from './routes/projects.js';
+import { pusherAuthRoutes } from './routes/pusher-auth.js';
+import { providerRoutes } from './routes/providers.js';
+import { fileRoutes } from './routes/files.js';
+import { notificationRoutes } from './routes/notifications.js';
+import { SOUNDS_PATH, soundRoutes } from './routes/sounds.js';
+import { ruleRoutes } from './routes/rules.js';
+import { eventRoutes } from './routes/events.js';
+import { bucketRoutes } from './routes/buckets.js';
+import { auditMutations } from './middleware/audit-mutations.js';
+import { rateLimit } from './middleware/rate-limit.js';
+import { auditRoutes } from './routes/audit.js';
+import { roleRoutes } from './routes/roles.js';
+import { statusRoutes } from './routes/status.js';
+import { userRoutes } from './routes/users.js';
+import { createGatewayApi } from '../gateway/api.js';
+import { pusherRoutes } from './routes/pusher.js';
+
+export interface ApiDeps extends DomainDeps {
+  readiness: Record<string, ReadinessCheck>;
+}
+
+export function createApiApp(deps: ApiDeps) {
+  const { config, log } = deps;
+  const app = createRouter();
+  app.use('*', requestContext());
+  app.use('*', requestMetrics(deps.metrics));
+  app.use('*', secureHeaders());
+  app.use(
+    '*',
+    cors({
+      origin: config.http.corsOrigins.includes('*') ? '*' : config.http.corsOrigins,
+      allowHeaders: [
+        'Content-Type',
+        'Authorization',
+        'X-API-Key',
+        'X-Project-Id',
+        'Idempotency-Key',
+        'X-Request-Id',
+      ],
+      exposeHeaders: [
+        'X-Request-Id',
+        'Retry-After',
+        'RateLimit-Limit',
+        'RateLimit-Remaining',
+        'RateLimit-Reset',
+      ],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    '*',
+    // Sound uploads have their own, larger limit (routes/sounds.ts).
+    except(
+      SOUNDS_PATH,
+      bodyLimit({
+        maxSize: config.http.bodyLimitBytes,
+        onError: (c) =>
+          sendError(
+            c,
+            413,
+            'payload_too_large',
+            `The request body exceeds ${config.http.bodyLimitBytes} bytes`,
+          ),
+      }),
+    ),
+  );
+  // The limiter runs first: a refused request is neither handled nor audited.
+  app.use('/api/v1/*', rateLimit(deps, 'api'));
+  app.use('/api/v1/*', auditMutations(deps));
+  app.onError(errorHandler(log));
+  app.notFound(notFoundHandler);
+  app.route('/', healthRoutes(deps.readiness));
+  app.route('/', metricsRoutes(deps.metrics, config.metricsToken));
+  app.route('/api/v1/auth', authRoutes(deps));
+  app.route('/api/v1/projects', projectRoutes(deps));
+  app.route(SOUNDS_PATH, soundRoutes(deps));
+  app.route('/api/v1/notifications', notificationRoutes(deps));
+  app.route('/', fileRoutes(deps));
+  app.route('/api/v1/rules', ruleRoutes(deps));
+  app.route('/api/v1/events', eventRoutes(deps));
+  app.route('/api/v1/transfer-buckets', bucketRoutes(deps));
+  app.route('/api/v1/users', userRoutes(deps));
+  app.route('/api/v1/users/me', pusherAuthRoutes(deps));
+  app.route('/api/v1/roles', roleRoutes(deps));
+  app.route('/api/v1/providers', providerRoutes(deps));
+  app.route('/api/v1/audit', auditRoutes(deps));
+  app.route('/api/v1/status', statusRoutes(deps));
+  app.route('/', pusherRoutes(createGatewayApi(deps)));
+  mountDocs(app, config.http.publicUrl);
+  return app;
+}
+
+export type ApiApp = ReturnType<typeof createApiApp>;

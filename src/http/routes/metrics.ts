@@ -1,0 +1,12 @@
+// GET /metrics for Prometheus, behind a bearer token (closed while METRICS_TOKEN is unset).
+import { Hono } from 'hono';
+import { scrapeRefusal, type Metrics } from '../../core/metrics.js';
+import type { AppEnv } from '../middleware/request-context.js';
+
+export function metricsRoutes(metrics: Metrics, token: string | undefined) {
+  return new Hono<AppEnv>().get('/metrics', async (c) => {
+    const refusal = scrapeRefusal(token, c.req.header('authorization'));
+    if (refusal) throw refusal;
+    return c.text(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType });
+  });
+}

@@ -1,0 +1,89 @@
+// The worker role: the stream consumer, the suppression digests and the bucket monitor, started
+// once the database is prepared. Closing stops reading, lets the batch and the jobs in hand
+// finish, then releases the connections.
+import { Queue } from 'bullmq';
+import { bullConnection, QUEUE_NAMES } from '../core/queues.js';
+import { createRedis } from '../core/redis.js';
+import { createSuppression } from '../engine/suppression.js';
+import type { DomainDeps } from '../domain/deps.js';
+import { createRecipientIndex } from '../domain/recipients.js';
+import { incrementUnread } from '../domain/unread.js';
+import { startBucketMonitor, type BucketMonitor } from './buckets.js';
+import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
+import { createDigestScheduler, startDigestWorker } from './digests.js';
+import { busDispatch, type Dispatch } from './notifications.js';
+import { recordFailure } from './failures.js';
+import { processEntries, type PipelineDeps } from './pipeline.js';
+import { createProjectRulesCache } from './project-rules.js';
+
+export interface Workers {
+  consumer: Consumer;
+  bucketMonitor: BucketMonitor;
+  close(): Promise<void>;
+}
+
+export interface WorkerOptions extends Partial<ConsumerOptions> {
+  /**
+   * Called with each batch of committed notifications after their `notification.dispatch` bus
+   * messages (e.g. to enqueue delivery jobs). A failure leaves the events unacknowledged, so they
+   * are handed over again.
+   */
+  onDispatch?: Dispatch;
+}
+
+export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Workers {
+  const { config, log, redis, keys } = deps;
+  const { onDispatch, ...overrides } = options;
+  const dispatch = busDispatch(deps.bus, onDispatch);
+  const bull = { redisUrl: config.redis.url, prefix: keys.bullPrefix };
+  const reader = createRedis(config.redis.url, 'tocsin-consumer');
+  reader.on('error', (err) => log.warn({ err: err.message }, 'Consumer Redis connection error'));
+  const digestQueue = new Queue(QUEUE_NAMES.digests, {
+    connection: bullConnection(bull.redisUrl),
+    prefix: bull.prefix,
+  });
+  digestQueue.on('error', (err) => log.warn({ err: err.message }, 'Digest queue error'));
+  const suppression = createSuppression(deps);
+  const recipients = createRecipientIndex(deps);
+  // Counters heal from MySQL by themselves: a failed increment must not hold back the ack.
+  const onReceipts = (projectId: string, userIds: string[]) =>
+    incrementUnread(deps, projectId, userIds).catch((err: unknown) =>
+      log.warn({ err: (err as Error).message, projectId }, 'Unread counters not incremented'),
+    );
+  const pipeline: PipelineDeps = {
+    ...deps,
+    rules: createProjectRulesCache(deps),
+    recipients,
+    suppression,
+    digests: createDigestScheduler(digestQueue),
+    dispatch,
+    onReceipts,
+  };
+  const consumer = startConsumer(
+    {
+      redis,
+      reader,
+      keys,
+      log,
+      metrics: deps.metrics,
+      process: (projectId, entries, options) => processEntries(pipeline, projectId, entries, options),
+      recordFailure: (projectId, entry, failure) => recordFailure(deps, projectId, entry, failure),
+    },
+    { maxAttempts: config.pipeline.maxAttempts, claimIdleMs: config.pipeline.claimIdleMs, ...overrides },
+  );
+  const digestWorker = startDigestWorker({ ...deps, suppression, recipients, dispatch, onReceipts }, bull);
+  const bucketMonitor = startBucketMonitor(deps, {
+    ...bull,
+    intervalMs: config.pipeline.bucketMonitorIntervalMs,
+  });
+  return {
+    consumer,
+    bucketMonitor,
+    async close() {
+      await consumer.close();
+      await Promise.all([digestWorker.close(), bucketMonitor.close()]);
+      await digestQueue.close();
+      await reader.quit().catch(() => reader.disconnect());
+    },
+  };
+}

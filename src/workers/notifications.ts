@@ -1,0 +1,76 @@
+// Notifications as the workers write them: rows plus one receipt per recipient, inserted in two
+// batched statements (inside the caller's transaction), then announced on the bus for delivery.
+import type { Bus } from '../core/bus.js';
+import type { Prisma, ProjectDb } from '../core/db.js';
+import { uuidv7 } from '../core/ids.js';
+
+export interface NotificationDraft {
+  id: string;
+  ruleId: string | null;
+  eventId: string | null;
+  kind: 'alert' | 'digest';
+  title: string;
+  body: string;
+  data?: Prisma.InputJsonValue;
+  action?: Prisma.InputJsonValue;
+  soundId: string | null;
+  priority: number;
+  /** The recipients: one receipt each. */
+  userIds: string[];
+}
+
+const TITLE_MAX = 200;
+const BODY_MAX = 2000;
+
+/** Rendered templates may exceed the columns (counted in characters): cut them, marked with "…". */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** The statements that insert the drafts and their receipts (none when there are no drafts). */
+export function notificationInserts(db: ProjectDb, projectId: string, drafts: readonly NotificationDraft[]) {
+  if (drafts.length === 0) return [];
+  const receipts = drafts.flatMap((draft) =>
+    draft.userIds.map((userId) => ({ id: uuidv7(), projectId, notificationId: draft.id, userId })),
+  );
+  return [
+    db.notification.createMany({
+      data: drafts.map(({ userIds: _userIds, title, body, ...draft }) => ({
+        ...draft,
+        projectId,
+        title: cut(title, TITLE_MAX),
+        body: cut(body, BODY_MAX),
+      })),
+    }),
+    ...(receipts.length ? [db.notificationReceipt.createMany({ data: receipts })] : []),
+  ];
+}
+
+/** A committed notification to deliver. */
+export interface Dispatched {
+  notificationId: string;
+  userIds: string[];
+}
+
+/** Hands committed notifications over for delivery. */
+export type Dispatch = (projectId: string, notifications: Dispatched[]) => Promise<void>;
+
+/** What of the drafts there is to deliver: the notifications that have recipients. */
+export const toDispatch = (drafts: readonly NotificationDraft[]): Dispatched[] =>
+  drafts.filter((d) => d.userIds.length > 0).map((d) => ({ notificationId: d.id, userIds: d.userIds }));
+
+/**
+ * One `notification.dispatch` bus message per notification, then `next` (e.g. a delivery
+ * queue) if given.
+ */
+export function busDispatch(bus: Bus, next?: Dispatch): Dispatch {
+  return async (projectId, notifications) => {
+    if (notifications.length === 0) return;
+    await Promise.all(
+      notifications.map((n) => bus.publish({ type: 'notification.dispatch', projectId, ...n })),
+    );
+    await next?.(projectId, notifications);
+  };
+}

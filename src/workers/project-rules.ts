@@ -1,0 +1,76 @@
+// What the consumer needs to judge a project's events: its active rules compiled into a type-
+// indexed rule set (with their notification templates), and the project's suppression defaults.
+// Cached per project and rebuilt when the rules version moves (see engine/cache.ts).
+import { createVersionedCache, type VersionedCache } from '../engine/cache.js';
+import { buildRuleSet, type RuleSet } from '../engine/ruleset.js';
+import type { SuppressionLimit } from '../engine/suppression.js';
+import { compileTemplate, type CompiledTemplate } from '../engine/template.js';
+import type { DomainDeps } from '../domain/deps.js';
+import { loadActiveRules, type RuleView } from '../domain/rules.js';
+import { readSettings } from '../domain/settings.js';
+
+export interface PipelineRule extends RuleView {
+  titleTemplate: CompiledTemplate;
+  bodyTemplate: CompiledTemplate;
+  limit: SuppressionLimit;
+}
+
+export interface ProjectRules {
+  ruleSet: RuleSet<PipelineRule>;
+}
+
+/** Templates are checked on save; one that no longer compiles is sent as written. */
+function templateOf(source: string): CompiledTemplate {
+  try {
+    return compileTemplate(source);
+  } catch {
+    return { source, render: () => source };
+  }
+}
+
+/** The rule's own limits where it sets them, the project's otherwise. */
+export function limitOf(
+  rule: Pick<RuleView, 'suppression'>,
+  projectDefault: SuppressionLimit,
+): SuppressionLimit {
+  return {
+    maxMatches: rule.suppression?.maxMatches ?? projectDefault.maxMatches,
+    windowSeconds: rule.suppression?.windowSeconds ?? projectDefault.windowSeconds,
+  };
+}
+
+export async function loadProjectRules(
+  deps: Pick<DomainDeps, 'db'>,
+  projectId: string,
+): Promise<ProjectRules> {
+  const [rules, project] = await Promise.all([
+    loadActiveRules(deps, projectId),
+    deps.db.system.project.findUnique({ where: { id: projectId }, select: { settings: true } }),
+  ]);
+  const defaults = readSettings(project?.settings).suppression;
+  return {
+    ruleSet: buildRuleSet(
+      rules.map((rule) => ({
+        ...rule,
+        titleTemplate: templateOf(rule.title),
+        bodyTemplate: templateOf(rule.body),
+        limit: limitOf(rule, defaults),
+      })),
+    ),
+  };
+}
+
+/** Rebuilt after `rules.changed` (or a version check), and after `project.changed` (settings). */
+export function createProjectRulesCache(
+  deps: Pick<DomainDeps, 'db' | 'redis' | 'keys' | 'bus'>,
+  options = { checkEveryMs: 1_000 },
+): VersionedCache<ProjectRules> {
+  const cache = createVersionedCache<ProjectRules>({
+    readVersion: async (projectId) => Number((await deps.redis.get(deps.keys.rulesVersion(projectId))) ?? 0),
+    load: (projectId) => loadProjectRules(deps, projectId),
+    checkEveryMs: options.checkEveryMs,
+  });
+  deps.bus.on('rules.changed', (message) => cache.invalidate(message.projectId, message.version));
+  deps.bus.on('project.changed', (message) => cache.invalidate(message.projectId));
+  return cache;
+}

@@ -1,0 +1,102 @@
+// What a provider's answer means for the delivery chain. One vocabulary for all providers:
+//   delivered          — the provider accepted it
+//   invalid_token      — this device token is dead: remove the device
+//   retry              — transient (throttling, 5xx, network): try again with backoff
+//   provider_unhealthy — our credentials or configuration are wrong: stop hammering the provider
+//   rejected           — this message can never succeed as built (too large, bad field): do not retry
+export type Outcome = 'delivered' | 'invalid_token' | 'retry' | 'provider_unhealthy' | 'rejected';
+
+export interface Failure {
+  outcome: Exclude<Outcome, 'delivered'>;
+  /** For the receipt's lastError and logs; never holds a credential. */
+  error: string;
+}
+
+const FCM: Record<string, Failure['outcome']> = {
+  'messaging/registration-token-not-registered': 'invalid_token',
+  'messaging/invalid-registration-token': 'invalid_token',
+  'messaging/server-unavailable': 'retry',
+  'messaging/internal-error': 'retry',
+  'messaging/unknown-error': 'retry',
+  'messaging/message-rate-exceeded': 'retry',
+  'messaging/device-message-rate-exceeded': 'retry',
+  'messaging/topics-message-rate-exceeded': 'retry',
+  'app/network-error': 'retry',
+  'app/network-timeout': 'retry',
+  'messaging/authentication-error': 'provider_unhealthy',
+  'messaging/third-party-auth-error': 'provider_unhealthy',
+  'messaging/mismatched-credential': 'provider_unhealthy',
+  'app/invalid-credential': 'provider_unhealthy',
+  'messaging/payload-size-limit-exceeded': 'rejected',
+  'messaging/invalid-payload': 'rejected',
+  'messaging/invalid-data-payload-key': 'rejected',
+  'messaging/invalid-options': 'rejected',
+  'messaging/invalid-package-name': 'rejected',
+};
+
+/** A firebase-admin error (FirebaseMessagingError / FirebaseAppError). */
+export function classifyFcmError(err: { code?: string; message?: string }): Failure {
+  const code = err.code ?? 'unknown';
+  const error = `${code}: ${err.message ?? ''}`.slice(0, 500);
+  // FCM v1 answers INVALID_ARGUMENT both for a malformed token and for a malformed message.
+  if (code === 'messaging/invalid-argument') {
+    return { outcome: /registration token/i.test(err.message ?? '') ? 'invalid_token' : 'rejected', error };
+  }
+  // Unknown codes are retried: the job's attempt limit bounds them.
+  return { outcome: FCM[code] ?? 'retry', error };
+}
+
+const APNS: Record<string, Failure['outcome']> = {
+  BadDeviceToken: 'invalid_token',
+  Unregistered: 'invalid_token',
+  ExpiredToken: 'invalid_token',
+  DeviceTokenNotForTopic: 'invalid_token',
+  TooManyRequests: 'retry',
+  TooManyProviderTokenUpdates: 'retry',
+  InternalServerError: 'retry',
+  ServiceUnavailable: 'retry',
+  Shutdown: 'retry',
+  InvalidProviderToken: 'provider_unhealthy',
+  ExpiredProviderToken: 'provider_unhealthy',
+  MissingProviderToken: 'provider_unhealthy',
+  BadCertificate: 'provider_unhealthy',
+  BadCertificateEnvironment: 'provider_unhealthy',
+  Forbidden: 'provider_unhealthy',
+  TopicDisallowed: 'provider_unhealthy',
+  BadTopic: 'provider_unhealthy',
+  MissingTopic: 'provider_unhealthy',
+};
+
+/** A node-apn failure: an HTTP status and Apple's reason, or a connection error without status. */
+export function classifyApnsFailure(failure: {
+  status?: number | string;
+  response?: { reason?: string };
+  error?: { message?: string };
+}): Failure {
+  const status = Number(failure.status);
+  const reason = failure.response?.reason;
+  if (reason && APNS[reason]) return { outcome: APNS[reason], error: `${status} ${reason}` };
+  if (!Number.isInteger(status))
+    return { outcome: 'retry', error: failure.error?.message ?? 'APNs unreachable' };
+  return { outcome: byStatus(status), error: `${status} ${reason ?? ''}`.trim() };
+}
+
+/** A `pusher` SDK RequestError; its url carries the request signature, so it is left out. */
+export function classifyPusherError(err: {
+  status?: number;
+  body?: string;
+  error?: { message?: string };
+}): Failure {
+  if (err.status === undefined)
+    return { outcome: 'retry', error: err.error?.message ?? 'Pusher unreachable' };
+  // 404: no such app on that host — a configuration error like a bad key.
+  const outcome = err.status === 404 ? 'provider_unhealthy' : byStatus(err.status);
+  return { outcome, error: `${err.status} ${(err.body ?? '').slice(0, 200)}`.trim() };
+}
+
+/** HTTP status fallback when a provider gives no reason we know. */
+function byStatus(status: number): Failure['outcome'] {
+  if (status === 408 || status === 429 || status >= 500) return 'retry';
+  if (status === 401 || status === 403) return 'provider_unhealthy';
+  return 'rejected';
+}

@@ -1,0 +1,69 @@
+// Hosted Pusher (or any server speaking its HTTP API) through the `pusher` SDK: one client per
+// project, rebuilt when its credentials change; events go out in batch triggers.
+import Pusher from 'pusher';
+import { credentialsFingerprint, type PusherCredentials } from '../../domain/provider-credentials.js';
+import { chunk } from './chunk.js';
+import { classifyPusherError, type Outcome } from './classify.js';
+import { createClientCache } from './clients.js';
+
+export interface PusherEvent {
+  /** The caller's key for this event (e.g. a receipt id), echoed in its result. */
+  id: string;
+  channel: string;
+  name: string;
+  /** Sent as is when a string, else as JSON. */
+  data: unknown;
+}
+
+export interface EventResult {
+  id: string;
+  outcome: Outcome;
+  error?: string;
+}
+
+export interface PusherSender {
+  trigger(
+    projectId: string,
+    credentials: PusherCredentials,
+    events: readonly PusherEvent[],
+  ): Promise<EventResult[]>;
+  close(): Promise<void>;
+}
+
+/** Pusher's limit of events per batch trigger. */
+const MAX_BATCH = 10;
+
+function clientOptions(c: PusherCredentials, timeoutMs: number): Pusher.Options {
+  const base = { appId: c.appId, key: c.key, secret: c.secret, useTLS: c.useTLS, timeout: timeoutMs };
+  if (c.host !== undefined)
+    return { ...base, host: c.host, port: c.port === undefined ? undefined : String(c.port) };
+  return { ...base, cluster: c.cluster! };
+}
+
+export function createPusherSender(options: { timeoutMs?: number } = {}): PusherSender {
+  // Clients hold no connection of their own: nothing to close.
+  const clients = createClientCache<Pusher>(() => undefined);
+
+  async function triggerBatch(client: Pusher, events: PusherEvent[]): Promise<EventResult[]> {
+    try {
+      await client.triggerBatch(events.map(({ channel, name, data }) => ({ channel, name, data })));
+      return events.map(({ id }) => ({ id, outcome: 'delivered' }));
+    } catch (err) {
+      // A batch is one request: it succeeds or fails whole.
+      const failure = classifyPusherError(err as Pusher.RequestError);
+      return events.map(({ id }) => ({ id, ...failure }));
+    }
+  }
+
+  return {
+    async trigger(projectId, credentials, events) {
+      if (events.length === 0) return [];
+      const client = clients.get(projectId, credentialsFingerprint(credentials), () => {
+        return new Pusher(clientOptions(credentials, options.timeoutMs ?? 5_000));
+      });
+      const batches = chunk(events, MAX_BATCH);
+      return (await Promise.all(batches.map((batch) => triggerBatch(client, batch)))).flat();
+    },
+    close: () => clients.close(),
+  };
+}

@@ -1,0 +1,107 @@
+// The command line as an operator uses it: real child processes, exit codes and output.
+import { describe, expect, it } from 'vitest';
+import { keyedHash } from '../../src/core/crypto.js';
+import { createDb } from '../../src/core/db.js';
+import { testConfig } from '../support/env.js';
+import { freePort, runTocsin } from '../support/process.js';
+import { uniqueSlug } from '../support/api.js';
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const proc = runTocsin(args, { LOG_LEVEL: 'warn', ...env });
+  const { code } = await proc.exited;
+  return { code, output: proc.output() };
+}
+
+describe('tocsin CLI', () => {
+  it('creates, lists and rotates the key of a project', async () => {
+    const slug = uniqueSlug('cli');
+    const created = await run([
+      'project',
+      'create',
+      '--name',
+      'From CLI',
+      '--slug',
+      slug,
+      '--admin-email',
+      `ops@${slug}.test`,
+    ]);
+    expect(created.code).toBe(0);
+    const apiKey = /API key\s+(tk_\S+)/.exec(created.output)?.[1];
+    expect(apiKey).toBeDefined();
+    expect(created.output).toMatch(/setup token\s+\S+/);
+
+    const listed = await run(['project', 'list', '--search', slug]);
+    expect(listed.code).toBe(0);
+    expect(listed.output).toContain(slug);
+    expect(listed.output).not.toContain(apiKey!);
+
+    const rotated = await run(['project', 'rotate-key', slug]);
+    expect(rotated.code).toBe(0);
+    const newKey = /New API key: (tk_\S+)/.exec(rotated.output)?.[1];
+    const config = testConfig();
+    const db = createDb(config.database);
+    try {
+      const row = await db.system.project.findUniqueOrThrow({ where: { slug } });
+      expect(row.apiKeyHash).toBe(keyedHash(newKey!, config.secrets.apiKeyPepper));
+      expect(row.apiKeyHash).not.toBe(keyedHash(apiKey!, config.secrets.apiKeyPepper));
+    } finally {
+      await db.close();
+    }
+    expect((await run(['project', 'rotate-key', 'no-such-project'])).code).toBe(1);
+    expect((await run(['project', 'create', '--name', 'x'])).code).toBe(64);
+  });
+
+  it('tests a rule offline: 0 when it matches, 1 when not, 64 for a bad condition', async () => {
+    const event = JSON.stringify({ type: 'transfer.failed', payload: { amount: 12000 } });
+    const matched = await run([
+      'rule',
+      'test',
+      '--condition',
+      'event.payload.amount > 10000',
+      '--event',
+      event,
+    ]);
+    expect(matched).toMatchObject({ code: 0 });
+    expect(matched.output).toContain('MATCHED');
+    expect(
+      (await run(['rule', 'test', '--condition', 'event.payload.amount > 20000', '--event', event])).code,
+    ).toBe(1);
+    const bad = await run(['rule', 'test', '--condition', 'event.payload.amount >', '--event', event]);
+    expect(bad.code).toBe(64);
+    expect(bad.output).toMatch(/Invalid condition: .*column/);
+  });
+
+  it('doctor passes on a healthy machine and names what to fix otherwise', async () => {
+    const ports = { HTTP_PORT: String(await freePort()), GATEWAY_PORT: String(await freePort()) };
+    const healthy = await run(['doctor'], ports);
+    expect(healthy.output).toMatch(/✔ MySQL/);
+    expect(healthy.output).toMatch(/✔ Redis/);
+    expect(healthy.output).toMatch(/✔ Migrations/);
+    expect(healthy.code).toBe(0);
+
+    const noRedis = await run(['doctor'], { ...ports, REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    expect(noRedis.code).toBe(69);
+    expect(noRedis.output).toMatch(/✖ Redis .*cannot connect/);
+    expect(noRedis.output).toContain('fix: start Redis');
+
+    const badConfig = await run(['doctor'], { DATABASE_URL: 'postgres://nope' });
+    expect(badConfig.code).toBe(78);
+    expect(badConfig.output).toContain('DATABASE_URL');
+  });
+
+  it('runs retention as a dry run with progress output', async () => {
+    const slug = uniqueSlug('ret');
+    expect((await run(['project', 'create', '--name', 'R', '--slug', slug])).code).toBe(0);
+    const dry = await run(['retention', '--project', slug, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.output).toMatch(/would delete 0 events/);
+    expect((await run(['retention', '--project', 'missing-project'])).code).toBe(1);
+  });
+
+  it('answers unknown commands and options with usage and 64', async () => {
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.output).toContain('Usage: tocsin');
+    expect((await run(['start', '--no-such-flag'])).code).toBe(64);
+  });
+});

@@ -1,0 +1,142 @@
+// Two gateway processes sharing Redis behave as one: events published through the API reach
+// subscribers on both exactly once, presence and counts agree, client events cross nodes; a
+// node killed with -9 loses its members within the lease; SIGTERM closes sockets with 4200.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Channel } from 'pusher-js';
+import { DEFAULT_LEASE_MS } from '../../../src/gateway/nodes.js';
+import { startHub, type TestHub } from '../../support/hub.js';
+import { freePort, runTocsin, type TocsinProcess } from '../../support/process.js';
+import {
+  appPath,
+  connectPusher,
+  createGatewayProject,
+  nextEvent,
+  pusherServer,
+  rawSocket,
+  recordEvents,
+  subscribed,
+  within,
+  type GatewayProject,
+  type PusherClient,
+} from '../../support/gateway.js';
+
+let hub: TestHub;
+let project: GatewayProject;
+const nodes: Array<{ proc: TocsinProcess; port: number }> = [];
+const clients: PusherClient[] = [];
+
+async function startNode() {
+  const port = await freePort();
+  const proc = runTocsin(['start', '--role', 'gateway'], { GATEWAY_PORT: String(port), LOG_LEVEL: 'warn' });
+  await proc.waitForOutput(/Tocsin is running/);
+  return { proc, port };
+}
+
+beforeAll(async () => {
+  hub = await startHub({}, ['api']);
+  await hub.running.prepared;
+  project = await createGatewayProject(hub.running.services, {
+    settings: { gateway: { clientEvents: true } },
+  });
+  nodes.push(...(await Promise.all([startNode(), startNode()])));
+});
+afterAll(async () => {
+  clients.forEach((c) => c.disconnect());
+  for (const { proc } of nodes) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+  await hub.close();
+});
+
+const member = (node: number, userId: string) => {
+  const client = connectPusher(nodes[node]!.port, project, {
+    member: { user_id: userId, user_info: { node } },
+  });
+  clients.push(client);
+  return client;
+};
+
+/** Records member_added/removed as "+id"/"-id". */
+function membership(channel: Channel): string[] {
+  const seen: string[] = [];
+  channel.bind('pusher:member_added', (m: { id: string }) => seen.push(`+${m.id}`));
+  channel.bind('pusher:member_removed', (m: { id: string }) => seen.push(`-${m.id}`));
+  return seen;
+}
+
+const api = () => pusherServer(hub.apiUrl, project);
+const channelInfo = async (name: string) =>
+  (await api().get({ path: `/channels/${name}`, params: { info: 'user_count,subscription_count' } })).json();
+
+describe('two gateway nodes', () => {
+  it('share presence, counts, API events and client events', async () => {
+    const watcherA = await subscribed(member(0, 'watcher'), 'presence-team');
+    const seenA = membership(watcherA);
+    const aliceJoined = nextEvent(watcherA, 'pusher:member_added');
+    const aliceOnA = await subscribed(member(0, 'alice'), 'presence-team');
+    await aliceJoined;
+    const joinedFromB = nextEvent<{ id: string }>(watcherA, 'pusher:member_added');
+    const bobOnB = await subscribed(member(1, 'bob'), 'presence-team');
+    expect(await joinedFromB).toMatchObject({ id: 'bob', info: { node: 1 } });
+    // alice again, through the other node: no second member_added anywhere.
+    const aliceOnB = await subscribed(member(1, 'alice'), 'presence-team');
+    expect((aliceOnB as unknown as { members: { count: number } }).members.count).toBe(3);
+
+    const everyone = [watcherA, aliceOnA, bobOnB, aliceOnB];
+    const received = everyone.map(recordEvents);
+    const markers = everyone.map((channel) => nextEvent(channel, 'marker'));
+    await api().trigger('presence-team', 'broadcast', { n: 1 });
+    await api().trigger('presence-team', 'marker', {});
+    await Promise.all(markers);
+    for (const events of received) expect(events.map((e) => e.event)).toEqual(['broadcast', 'marker']);
+
+    const relayed = nextEvent(watcherA, 'client-note');
+    (bobOnB as unknown as { trigger(event: string, data: unknown): boolean }).trigger('client-note', {
+      from: 'bob',
+    });
+    expect(await relayed).toEqual({ from: 'bob' });
+
+    expect(seenA).toEqual(['+alice', '+bob']);
+    expect(await channelInfo('presence-team')).toEqual({
+      occupied: true,
+      user_count: 3,
+      subscription_count: 4,
+    });
+  });
+
+  it('removes the members of a node killed with -9 within the lease, once', async () => {
+    const watcher = await subscribed(member(0, 'observer'), 'presence-crash');
+    const seen = membership(watcher);
+    const survivorAdded = nextEvent(watcher, 'pusher:member_added');
+    await subscribed(member(0, 'survivor'), 'presence-crash');
+    await survivorAdded;
+    const doomedAdded = nextEvent(watcher, 'pusher:member_added');
+    await subscribed(member(1, 'doomed'), 'presence-crash');
+    await subscribed(member(1, 'survivor'), 'presence-crash'); // survivor also has a socket on the doomed node
+    await doomedAdded;
+
+    const removed = nextEvent<{ id: string }>(watcher, 'pusher:member_removed', DEFAULT_LEASE_MS + 10_000);
+    const killedAt = Date.now();
+    nodes[1]!.proc.child.kill('SIGKILL');
+    await nodes[1]!.proc.exited;
+    expect(await removed).toMatchObject({ id: 'doomed' });
+    expect(Date.now() - killedAt).toBeLessThan(DEFAULT_LEASE_MS + 5_000);
+
+    expect(await channelInfo('presence-crash')).toEqual({
+      occupied: true,
+      user_count: 2,
+      subscription_count: 2,
+    });
+    const users = (await (await api().get({ path: '/channels/presence-crash/users' })).json()) as {
+      users: object[];
+    };
+    expect(users.users).toEqual(expect.arrayContaining([{ id: 'observer' }, { id: 'survivor' }]));
+    expect(seen).toEqual(['+survivor', '+doomed', '-doomed']);
+  });
+
+  it('closes its sockets with 4200 on SIGTERM and exits 0', async () => {
+    const socket = rawSocket(nodes[0]!.port, appPath(project.key));
+    await socket.socketId();
+    nodes[0]!.proc.child.kill('SIGTERM');
+    expect((await within(socket.closed, 'close')).code).toBe(4200);
+    expect(await nodes[0]!.proc.exited).toEqual({ code: 0, signal: null });
+  });
+});

@@ -1,0 +1,266 @@
+// The Pusher HTTP API on the API server, driven by the official `pusher` SDK (and by hand
+// where the SDK would refuse to send): events, batches, channel state, users, termination,
+// request signing and the limits.
+import { createHash, createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHub, type TestHub } from '../../support/hub.js';
+import {
+  appPath,
+  connectPusher,
+  connected,
+  createGatewayProject,
+  nextEvent,
+  pusherServer,
+  rawSocket,
+  subscribed,
+  within,
+  type GatewayProject,
+  type PusherClient,
+} from '../../support/gateway.js';
+
+let hub: TestHub;
+let project: GatewayProject;
+const clients: PusherClient[] = [];
+
+beforeAll(async () => {
+  hub = await startHub();
+  await hub.running.prepared;
+  project = await createGatewayProject(hub.running.services);
+});
+afterAll(async () => {
+  clients.forEach((c) => c.disconnect());
+  await hub.close();
+});
+
+const client = (options?: Parameters<typeof connectPusher>[2]) => {
+  const created = connectPusher(hub.gatewayPort, project, options);
+  clients.push(created);
+  return created;
+};
+
+/** The SDK's failure as status and parsed body. */
+async function failure(promise: Promise<unknown>): Promise<{ status: number; body: any }> {
+  const err = (await promise.then(
+    () => expect.unreachable('the request succeeded'),
+    (e: unknown) => e,
+  )) as { status: number; body: string };
+  return { status: err.status, body: JSON.parse(err.body) };
+}
+
+/** A request signed by hand, per Pusher's spec, so each part can be got wrong on purpose. */
+async function signedFetch(
+  method: 'GET' | 'POST',
+  path: string,
+  options: { body?: string; timestamp?: number; bodyMd5?: string; secret?: string; key?: string } = {},
+) {
+  const params: Record<string, string> = {
+    auth_key: options.key ?? project.key,
+    auth_timestamp: String(options.timestamp ?? Math.floor(Date.now() / 1000)),
+    auth_version: '1.0',
+  };
+  if (options.body !== undefined) {
+    params.body_md5 = options.bodyMd5 ?? createHash('md5').update(options.body).digest('hex');
+  }
+  const query = Object.keys(params)
+    .sort()
+    .map((k) => `${k}=${params[k]}`)
+    .join('&');
+  const signature = createHmac('sha256', options.secret ?? project.secret)
+    .update(`${method}\n${path}\n${query}`)
+    .digest('hex');
+  const res = await fetch(`${hub.apiUrl}${path}?${query}&auth_signature=${signature}`, {
+    method,
+    body: options.body,
+    headers: options.body === undefined ? {} : { 'Content-Type': 'application/json' },
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+const eventsPath = () => `/apps/${project.appId}/events`;
+const event = (data: string) => JSON.stringify({ name: 'e', channel: 'c', data });
+const signatureError = {
+  error: { code: 'invalid_signature', message: expect.any(String), requestId: expect.any(String) },
+};
+
+describe('events', () => {
+  it('triggers on several channels, each subscriber receiving once', async () => {
+    const pusher = client();
+    const [a, b] = [await subscribed(pusher, 'alpha'), await subscribed(pusher, 'beta')];
+    const got = [nextEvent(a, 'news'), nextEvent(b, 'news')];
+    await pusherServer(hub.apiUrl, project).trigger(['alpha', 'beta'], 'news', { n: 1 });
+    expect(await Promise.all(got)).toEqual([{ n: 1 }, { n: 1 }]);
+  });
+
+  it('excludes the socket named by socket_id', async () => {
+    const [excluded, other] = [
+      rawSocket(hub.gatewayPort, appPath(project.key)),
+      rawSocket(hub.gatewayPort, appPath(project.key)),
+    ];
+    const excludedId = await excluded.socketId();
+    await other.socketId();
+    for (const socket of [excluded, other]) {
+      socket.send({ event: 'pusher:subscribe', data: { channel: 'echo' } });
+      await socket.next((f) => f.event === 'pusher_internal:subscription_succeeded', 'subscription');
+    }
+    const api = pusherServer(hub.apiUrl, project);
+    await api.trigger('echo', 'mine', {}, { socket_id: excludedId });
+    await other.next((f) => f.event === 'mine', 'the event on the other socket');
+    await api.trigger('echo', 'marker', {});
+    await excluded.next((f) => f.event === 'marker', 'the marker');
+    expect(excluded.frames.filter((f) => f.event === 'mine')).toEqual([]);
+    excluded.ws.close();
+    other.ws.close();
+  });
+
+  it('accepts data of 10 KB and refuses one byte more with 413', async () => {
+    const api = pusherServer(hub.apiUrl, project);
+    await api.trigger('big', 'e', 'x'.repeat(10 * 1024));
+    const tooBig = await failure(api.trigger('big', 'e', 'x'.repeat(10 * 1024 + 1)));
+    expect(tooBig).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+  });
+
+  it('accepts 100 channels and 10 batch events, and refuses more', async () => {
+    const api = pusherServer(hub.apiUrl, project);
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `ch-${i}`);
+    await api.trigger(names(100), 'e', {});
+    // The SDK refuses 101 channels itself: send them through its signed post (which JSON-encodes
+    // the body, though its typings say string).
+    const post = (body: object) => api.post({ path: '/events', body: body as unknown as string });
+    const many = await failure(post({ name: 'e', data: '{}', channels: names(101) }));
+    expect(many).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+
+    const batch = (n: number) => names(n).map((channel) => ({ channel, name: 'e', data: '{}' }));
+    await api.triggerBatch(batch(10));
+    const tooMany = await failure(api.triggerBatch(batch(11)));
+    expect(tooMany).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+    const invalid = await failure(post({ name: 'e', data: '{}', channel: 'bad name' }));
+    expect(invalid.status).toBe(400);
+  });
+
+  it('delivers a batch in order to its channels', async () => {
+    const pusher = client();
+    const channel = await subscribed(pusher, 'batched');
+    const seen: number[] = [];
+    const done = within(
+      new Promise<void>((resolve) =>
+        channel.bind('step', (data: { i: number }) => {
+          seen.push(data.i);
+          if (seen.length === 3) resolve();
+        }),
+      ),
+      'three batched events',
+    );
+    const batch = [0, 1, 2].map((i) => ({ channel: 'batched', name: 'step', data: { i } }));
+    await pusherServer(hub.apiUrl, project).triggerBatch(batch as never);
+    await done;
+    expect(seen).toEqual([0, 1, 2]);
+  });
+});
+
+describe('channel state', () => {
+  it('lists occupied channels with counts, presence users and per-channel info', async () => {
+    const own = await createGatewayProject(hub.running.services);
+    const join = async (userId: string) => {
+      const pusher = connectPusher(hub.gatewayPort, own, { member: { user_id: userId } });
+      clients.push(pusher);
+      await subscribed(pusher, 'presence-lounge');
+      await subscribed(pusher, 'open');
+      return pusher;
+    };
+    await join('ann');
+    await join('ann');
+    await join('ben');
+    const api = pusherServer(hub.apiUrl, own);
+    const get = async (path: string, params?: Record<string, string>) =>
+      (await api.get({ path, params })).json();
+
+    expect(await get('/channels')).toEqual({ channels: { 'presence-lounge': {}, open: {} } });
+    expect(await get('/channels', { filter_by_prefix: 'presence-', info: 'user_count' })).toEqual({
+      channels: { 'presence-lounge': { user_count: 2 } },
+    });
+    expect(await get('/channels/presence-lounge', { info: 'user_count,subscription_count' })).toEqual({
+      occupied: true,
+      user_count: 2,
+      subscription_count: 3,
+    });
+    expect(await get('/channels/open', { info: 'subscription_count' })).toEqual({
+      occupied: true,
+      subscription_count: 3,
+    });
+    expect(await get('/channels/empty')).toEqual({ occupied: false });
+    const users = (await get('/channels/presence-lounge/users')) as { users: Array<{ id: string }> };
+    expect(users.users.map((u) => u.id).sort()).toEqual(['ann', 'ben']);
+
+    const refused = await failure(api.get({ path: '/channels/open/users' }));
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    expect((await failure(api.get({ path: '/channels', params: { info: 'user_count' } }))).status).toBe(400);
+  });
+
+  it('terminates the connections of a signed-in user', async () => {
+    const pusher = client({ user: { id: 'dora' } });
+    await connected(pusher);
+    pusher.signin();
+    await within(pusher.user.signinDonePromise!, 'sign-in');
+    const bystander = client({ user: { id: 'eve' } });
+    await connected(bystander);
+    const closed = within(
+      new Promise((resolve) =>
+        pusher.connection.bind(
+          'state_change',
+          (s: { current: string }) => s.current !== 'connected' && resolve(s.current),
+        ),
+      ),
+      'the terminated connection',
+    );
+    await pusherServer(hub.apiUrl, project).terminateUserConnections('dora');
+    expect(await closed).not.toBe('connected');
+    expect(bystander.connection.state).toBe('connected');
+  });
+});
+
+describe('signing', () => {
+  it('accepts a correctly signed request, also near the ±600 s edge', async () => {
+    expect((await signedFetch('POST', eventsPath(), { body: event('{}') })).status).toBe(200);
+    const old = Math.floor(Date.now() / 1000) - 590;
+    expect((await signedFetch('POST', eventsPath(), { body: event('{}'), timestamp: old })).status).toBe(200);
+  });
+
+  it('refuses a bad signature, a stale timestamp and a wrong body md5 with 401 and the error body', async () => {
+    const stale = Math.floor(Date.now() / 1000) - 601;
+    const future = Math.floor(Date.now() / 1000) + 601;
+    const cases = [
+      await signedFetch('POST', eventsPath(), { body: event('{}'), secret: 'wrong-secret' }),
+      await signedFetch('POST', eventsPath(), { body: event('{}'), timestamp: stale }),
+      await signedFetch('POST', eventsPath(), { body: event('{}'), timestamp: future }),
+      await signedFetch('POST', eventsPath(), {
+        body: event('{}'),
+        bodyMd5: createHash('md5').update('other').digest('hex'),
+      }),
+      await signedFetch('GET', `/apps/${project.appId}/channels`, { key: 'another-key' }),
+    ];
+    for (const res of cases) expect(res).toEqual({ status: 401, body: signatureError });
+    expect(cases.map((c) => c.body.error.message)).toEqual([
+      'Invalid signature',
+      expect.stringContaining('auth_timestamp'),
+      expect.stringContaining('auth_timestamp'),
+      'body_md5 does not match the body',
+      'Unknown auth_key',
+    ]);
+    const unsigned = await fetch(`${hub.apiUrl}/apps/${project.appId}/channels`);
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toEqual(signatureError);
+  });
+
+  it("answers an unknown app with 404 and another project's credentials with 401", async () => {
+    const other = await createGatewayProject(hub.running.services);
+    const unknown = await failure(
+      pusherServer(hub.apiUrl, { ...project, appId: '999999999999' }).get({ path: '/channels' }),
+    );
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const crossed = pusherServer(hub.apiUrl, { ...other, appId: project.appId });
+    expect(await failure(crossed.get({ path: '/channels' }))).toMatchObject({
+      status: 401,
+      body: signatureError,
+    });
+  });
+});

@@ -1,0 +1,133 @@
+// Helpers of the pipeline tests: projects with users in roles (made directly in the database),
+// rules, awaiting bus messages and database states without fixed sleeps.
+import { expect } from 'vitest';
+import type { BusMessage } from '../../../src/core/bus.js';
+import { uuidv7 } from '../../../src/core/ids.js';
+import { hashPassword } from '../../../src/domain/passwords.js';
+import { ADMIN_PASSWORD, api, createTestProject, type TestProject } from '../../support/api.js';
+import type { TestHub } from '../../support/hub.js';
+
+export interface PipelineProject extends TestProject {
+  roles: Record<'admin' | 'member' | 'rule_manager', string>;
+}
+
+export async function pipelineProject(
+  hub: TestHub,
+  saToken: string,
+  settings?: unknown,
+): Promise<PipelineProject> {
+  const project = await createTestProject(hub, saToken, settings ? { settings } : {});
+  const roles = await hub.running.db
+    .forProject(project.id)
+    .role.findMany({ select: { id: true, name: true } });
+  return {
+    ...project,
+    roles: Object.fromEntries(roles.map((r) => [r.name, r.id])) as PipelineProject['roles'],
+  };
+}
+
+/** Users created straight in the database, holding `roleId`. */
+export async function addUsers(
+  hub: TestHub,
+  projectId: string,
+  roleId: string,
+  count: number,
+  status: 'active' | 'pending' | 'suspended' = 'active',
+): Promise<string[]> {
+  const db = hub.running.db.forProject(projectId);
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = uuidv7();
+    await db.user.create({
+      data: { id, projectId, email: `${id}@users.test`, fullName: `User ${i}`, status },
+    });
+    await db.userRole.create({ data: { projectId, userId: id, roleId } });
+    ids.push(id);
+  }
+  // The consumer's role → users index is dropped as the users API would make it.
+  await hub.running.services.bus.publish({ type: 'recipients.changed', projectId });
+  return ids;
+}
+
+export async function createRule(hub: TestHub, project: TestProject, fields: Record<string, unknown>) {
+  const res = await api(
+    hub,
+    'POST',
+    '/api/v1/rules',
+    { name: 'Rule', title: 'Alert', body: 'Body', ...fields },
+    { token: project.adminToken },
+  );
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { id: string };
+}
+
+type Dispatch = Extract<BusMessage, { type: 'notification.dispatch' }>;
+
+/** Resolves with the first dispatch message that `match` accepts (subscribed before the action). */
+export function nextDispatch(
+  hub: TestHub,
+  match: (message: Dispatch) => boolean,
+  timeoutMs = 5_000,
+): Promise<Dispatch> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error('No matching notification.dispatch message'));
+    }, timeoutMs);
+    const off = hub.running.services.bus.on('notification.dispatch', (message) => {
+      if (!match(message)) return;
+      clearTimeout(timer);
+      off();
+      resolve(message);
+    });
+  });
+}
+
+/** Polls `read` until `accept` holds (for states no message announces). */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 10_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export const postEvent = (
+  hub: TestHub,
+  project: TestProject,
+  body: unknown,
+  headers?: Record<string, string>,
+) => api(hub, 'POST', '/api/v1/events', body, { apiKey: project.apiKey, headers });
+
+/** A logged-in user of `project` whose only role grants `permissions`. */
+export async function userWith(hub: TestHub, project: TestProject, permissions: string[]): Promise<string> {
+  const db = hub.running.db.forProject(project.id);
+  const roleId = uuidv7();
+  await db.role.create({ data: { id: roleId, projectId: project.id, name: `r-${roleId}`, permissions } });
+  const userId = uuidv7();
+  const email = `${userId}@users.test`;
+  await db.user.create({
+    data: {
+      id: userId,
+      projectId: project.id,
+      email,
+      fullName: 'Limited',
+      status: 'active',
+      passwordHash: await hashPassword(ADMIN_PASSWORD, 4),
+    },
+  });
+  await db.userRole.create({ data: { projectId: project.id, userId, roleId } });
+  const login = await api(hub, 'POST', '/api/v1/auth/login', {
+    email,
+    password: ADMIN_PASSWORD,
+    projectSlug: project.slug,
+  });
+  expect(login.status).toBe(200);
+  return login.body.accessToken as string;
+}

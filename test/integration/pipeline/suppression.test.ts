@@ -1,0 +1,138 @@
+// Alert storms: past N matches in M seconds a rule's matches are suppressed and counted, and one
+// digest goes to the same recipients when the window closes. N and M come from the project's
+// settings unless the rule overrides them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../../src/core/ids.js';
+import { createSuppression } from '../../../src/engine/suppression.js';
+import { api, superAdminToken } from '../../support/api.js';
+import { startHub, type TestHub } from '../../support/hub.js';
+import { addUsers, createRule, eventually, pipelineProject } from './support.js';
+
+let hub: TestHub;
+let sa: string;
+
+beforeAll(async () => {
+  hub = await startHub({}, ['api', 'worker']);
+  sa = await superAdminToken(hub);
+});
+afterAll(() => hub.close());
+
+describe('suppression window (Lua)', () => {
+  const limit = { maxMatches: 2, windowSeconds: 10 };
+  const check = (projectId: string, ruleId: string, eventId: string, now: number) =>
+    createSuppression(hub.running.services)
+      .check([{ projectId, ruleId, eventId, limit, newPeriodId: uuidv7() }], now)
+      .then(([decision]) => decision!);
+
+  it('allows N per sliding window, counts the rest in one period, and repeats a decision for the same event', async () => {
+    const [projectId, ruleId] = [uuidv7(), uuidv7()];
+    const t0 = 1_000_000;
+    expect(await check(projectId, ruleId, 'e1', t0)).toEqual({ suppressed: false });
+    expect(await check(projectId, ruleId, 'e2', t0 + 1_000)).toEqual({ suppressed: false });
+    const third = await check(projectId, ruleId, 'e3', t0 + 2_000);
+    expect(third).toMatchObject({ suppressed: true, startsPeriod: true });
+    const fourth = await check(projectId, ruleId, 'e4', t0 + 3_000);
+    expect(fourth).toEqual({
+      suppressed: true,
+      startsPeriod: false,
+      periodId: (third as { periodId: string }).periodId,
+    });
+    // Redelivered events get their first decision back.
+    expect(await check(projectId, ruleId, 'e1', t0 + 3_500)).toEqual({ suppressed: false });
+    expect(await check(projectId, ruleId, 'e3', t0 + 3_500)).toMatchObject({
+      suppressed: true,
+      startsPeriod: false,
+    });
+    // e1 leaves the window 10 s later: one slot frees.
+    expect(await check(projectId, ruleId, 'e5', t0 + 10_001)).toEqual({ suppressed: false });
+    expect(await check(projectId, ruleId, 'e6', t0 + 10_002)).toMatchObject({ suppressed: true });
+
+    const suppression = createSuppression(hub.running.services);
+    const periodId = (third as { periodId: string }).periodId;
+    expect(await suppression.claimDigest(projectId, ruleId, periodId)).toBe(3); // e3, e4, e6
+    expect(await suppression.claimDigest(projectId, ruleId, periodId)).toBe(3); // a retried job
+    // The next suppressed match starts a new period.
+    expect(await check(projectId, ruleId, 'e7', t0 + 10_003)).toMatchObject({
+      suppressed: true,
+      startsPeriod: true,
+    });
+  });
+});
+
+describe('suppression in the pipeline', () => {
+  it('suppresses past the rule limit and sends one digest to the same recipients when the window closes', async () => {
+    const project = await pipelineProject(hub, sa, { rateLimits: { ingestPerSecond: 100_000 } });
+    const users = await addUsers(hub, project.id, project.roles.member, 2);
+    const rule = await createRule(hub, project, {
+      name: 'transfer failed',
+      condition: 'event.type == "transfer.failed"',
+      targetRoles: [project.roles.member],
+      suppression: { maxMatches: 2, windowSeconds: 2 },
+    });
+    const digests = new Promise<{ notificationId: string; userIds: string[] }>((resolve) => {
+      const off = hub.running.services.bus.on('notification.dispatch', (m) => {
+        if (m.projectId !== project.id) return;
+        void hub.running.db
+          .forProject(project.id)
+          .notification.findUnique({ where: { id: m.notificationId } })
+          .then((n) => {
+            if (n?.kind !== 'digest') return;
+            off();
+            resolve(m);
+          });
+      });
+    });
+    const res = await api(
+      hub,
+      'POST',
+      '/api/v1/events/batch',
+      { events: Array.from({ length: 16 }, (_, i) => ({ type: 'transfer.failed', payload: { i } })) },
+      { apiKey: project.apiKey },
+    );
+    expect(res.status).toBe(202);
+
+    const message = await digests;
+    expect(message.userIds).toEqual(users);
+    const db = hub.running.db.forProject(project.id);
+    const notifications = await db.notification.findMany({
+      where: { ruleId: rule.id },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(notifications.filter((n) => n.kind === 'alert')).toHaveLength(2);
+    const [sent] = notifications.filter((n) => n.kind === 'digest');
+    expect(sent).toMatchObject({ eventId: null, title: "14 more 'transfer failed' alerts in the last 2 s" });
+    expect(await db.notificationReceipt.count({ where: { notificationId: sent!.id } })).toBe(2);
+    // Every event is stored, with the rule among its matches, suppressed or not.
+    const events = await db.event.findMany({ where: { id: { in: res.body.ids } } });
+    expect(events).toHaveLength(16);
+    expect(events.every((e) => (e.matchedRules as string[]).includes(rule.id))).toBe(true);
+  });
+
+  it("uses the project's settings for rules that do not override them", async () => {
+    const project = await pipelineProject(hub, sa, { suppression: { maxMatches: 1, windowSeconds: 60 } });
+    await addUsers(hub, project.id, project.roles.member, 1);
+    const defaults = await createRule(hub, project, {
+      condition: 'event.type == "x"',
+      targetRoles: [project.roles.member],
+    });
+    const own = await createRule(hub, project, {
+      condition: 'event.type == "x"',
+      targetRoles: [project.roles.member],
+      suppression: { maxMatches: 3 },
+    });
+    const res = await api(
+      hub,
+      'POST',
+      '/api/v1/events/batch',
+      { events: Array.from({ length: 4 }, () => ({ type: 'x', payload: {} })) },
+      { apiKey: project.apiKey },
+    );
+    const db = hub.running.db.forProject(project.id);
+    await eventually(
+      () => db.event.count({ where: { id: { in: res.body.ids } } }),
+      (n) => n === 4,
+    );
+    expect(await db.notification.count({ where: { ruleId: defaults.id, kind: 'alert' } })).toBe(1);
+    expect(await db.notification.count({ where: { ruleId: own.id, kind: 'alert' } })).toBe(3);
+  });
+});

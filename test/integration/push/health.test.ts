@@ -1,0 +1,60 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createProviderHealth } from '../../../src/workers/push/health.js';
+import { uuidv7 } from '../../../src/core/ids.js';
+import { pushServices } from './support.js';
+
+const services = pushServices();
+afterAll(() => services.close());
+
+let clock = Date.parse('2026-01-01T00:00:00Z');
+const health = createProviderHealth({ ...services, cooldownMs: 60_000, now: () => clock });
+let projectId: string;
+beforeEach(() => {
+  projectId = uuidv7();
+});
+
+describe('provider health registry', () => {
+  it('skips an unhealthy provider until the cooldown passes, keeping the first failure time', async () => {
+    expect(await health.skip(projectId, 'apns', 'fp1')).toBeNull();
+    await health.markUnhealthy(projectId, 'apns', '403 InvalidProviderToken', 'fp1');
+    expect(await health.skip(projectId, 'apns', 'fp1')).toMatchObject({
+      reason: '403 InvalidProviderToken',
+      since: '2026-01-01T00:00:00.000Z',
+    });
+    expect(await health.skip(projectId, 'fcm', 'fp1')).toBeNull();
+
+    clock += 61_000; // the cooldown passed: one sender may try again …
+    expect(await health.skip(projectId, 'apns', 'fp1')).toBeNull();
+    await health.markUnhealthy(projectId, 'apns', '403 ExpiredProviderToken', 'fp1'); // … and it failed again
+    expect(await health.skip(projectId, 'apns', 'fp1')).toMatchObject({
+      reason: '403 ExpiredProviderToken',
+      since: '2026-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('lets new credentials through at once', async () => {
+    await health.markUnhealthy(projectId, 'fcm', 'app/invalid-credential', 'old');
+    expect(await health.skip(projectId, 'fcm', 'old')).not.toBeNull();
+    expect(await health.skip(projectId, 'fcm', 'new')).toBeNull();
+  });
+
+  it('is cleared by a success, and lists what is unhealthy per project', async () => {
+    const other = uuidv7();
+    await health.markUnhealthy(projectId, 'fcm', 'app/invalid-credential', 'f');
+    await health.markUnhealthy(projectId, 'pusher', '401 Invalid signature', 'f');
+    await health.markUnhealthy(other, 'apns', '403 InvalidProviderToken', 'f');
+    expect(Object.keys(await health.unhealthy(projectId)).sort()).toEqual(['fcm', 'pusher']);
+
+    await health.markHealthy(projectId, 'fcm');
+    expect(await health.skip(projectId, 'fcm', 'f')).toBeNull();
+    expect(Object.keys(await health.unhealthy(projectId))).toEqual(['pusher']);
+    expect(Object.keys(await health.unhealthy(other))).toEqual(['apns']);
+  });
+
+  it('lets a forgotten mark expire', async () => {
+    await health.markUnhealthy(projectId, 'apns', 'x', 'f');
+    const ttl = await services.redis.ttl(services.keys.projectKey(projectId, 'provider-health', 'apns'));
+    expect(ttl).toBeGreaterThan(86_400);
+    expect(ttl).toBeLessThanOrEqual(7 * 86_400);
+  });
+});

@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PusherCredentials } from '../../../src/domain/provider-credentials.js';
+import { createPusherSender, type PusherEvent, type PusherSender } from '../../../src/workers/push/pusher.js';
+import { startFakePusher, type FakePusher, type PusherApp } from '../../support/fakes/pusher.js';
+
+let fake: FakePusher;
+let sender: PusherSender;
+beforeAll(async () => {
+  fake = await startFakePusher();
+  sender = createPusherSender();
+});
+afterAll(async () => {
+  await sender.close();
+  await fake.close();
+});
+
+const credentialsOf = (app: PusherApp): PusherCredentials => ({
+  ...app,
+  host: fake.host,
+  port: fake.port,
+  useTLS: false,
+});
+const events = (count: number, prefix = 'e'): PusherEvent[] =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `${prefix}${i}`,
+    channel: `private-user-${i}`,
+    name: 'notification',
+    data: { notificationId: `n${i}`, title: 'Transfer failed' },
+  }));
+const batchesOf = (app: PusherApp) => fake.batches.filter((b) => b.appId === app.appId);
+
+describe('hosted Pusher sender', () => {
+  it('sends signed batch triggers of at most 10 events', async () => {
+    const app = fake.app();
+    const results = await sender.trigger('p-batch', credentialsOf(app), events(23));
+    expect(results).toEqual(events(23).map((e) => ({ id: e.id, outcome: 'delivered' })));
+    const batches = batchesOf(app);
+    expect(batches.map((b) => b.events.length).sort()).toEqual([10, 10, 3]);
+    const sent = batches.flatMap((b) => b.events).find((e) => e.channel === 'private-user-7');
+    expect(sent).toEqual({
+      channel: 'private-user-7',
+      name: 'notification',
+      data: JSON.stringify({ notificationId: 'n7', title: 'Transfer failed' }),
+    });
+  });
+
+  it('reports a wrong secret as provider_unhealthy', async () => {
+    const app = fake.app();
+    const results = await sender.trigger('p-secret', { ...credentialsOf(app), secret: 'wrong' }, events(2));
+    expect(results).toEqual([
+      { id: 'e0', outcome: 'provider_unhealthy', error: '401 Invalid signature' },
+      { id: 'e1', outcome: 'provider_unhealthy', error: '401 Invalid signature' },
+    ]);
+    expect(batchesOf(app)).toEqual([]);
+  });
+
+  it('retries a 5xx and rejects a payload Pusher refuses', async () => {
+    const credentials = credentialsOf(fake.app());
+    fake.failNext(503);
+    expect((await sender.trigger('p-fail', credentials, events(1)))[0]).toMatchObject({ outcome: 'retry' });
+    fake.failNext(413);
+    expect((await sender.trigger('p-fail', credentials, events(1)))[0]).toMatchObject({
+      outcome: 'rejected',
+    });
+    expect((await sender.trigger('p-fail', credentials, events(1)))[0]).toEqual({
+      id: 'e0',
+      outcome: 'delivered',
+    });
+  });
+
+  it('rebuilds the client when the credentials change', async () => {
+    const first = fake.app();
+    const second = fake.app();
+    await sender.trigger('p-rotate', credentialsOf(first), events(1));
+    await sender.trigger('p-rotate', credentialsOf(second), events(1));
+    expect(batchesOf(first)).toHaveLength(1);
+    expect(batchesOf(second)).toHaveLength(1);
+  });
+});
