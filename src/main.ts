@@ -10,6 +10,7 @@ import { CliError, EXIT, say } from './cli/output.js';
 import { projectCreate, projectList, projectRotateKey, resolveProjectId } from './cli/project.js';
 import { applyRetention, applyRetentionToAll } from './domain/retention.js';
 import { ruleTest } from './cli/rule.js';
+import { userApprove, userList } from './cli/user.js';
 import { createServices, type Services } from './services.js';
 import { ROLES, startTocsin, type Role } from './start.js';
 
@@ -21,6 +22,9 @@ Commands:
   project create --name N --slug S [--admin-email E --admin-name N --admin-password P]
   project list [--search TEXT] [--status active|disabled|deleted]
   project rotate-key <id|slug>            replace a project's API key (the old one stops at once)
+  user list --project <id|slug> [--status pending|active|suspended] [--search TEXT]
+  user approve --project <id|slug> <id|email> [--roles member,...]
+                                          make a pending registration active with these roles (default member)
   rule test --condition C (--event JSON | --event-file PATH)
                                           evaluate a condition against a sample event (exit 0 if it matches)
   retention [--project <id|slug>] [--dry-run]
@@ -41,6 +45,7 @@ const OPTIONS = {
   event: { type: 'string' },
   'event-file': { type: 'string' },
   project: { type: 'string' },
+  roles: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -113,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
     say(USAGE);
     return EXIT.ok;
   }
-  switch (`${command}${sub && ['project'].includes(command) ? ` ${sub}` : ''}`) {
+  switch (`${command}${sub && ['project', 'user'].includes(command) ? ` ${sub}` : ''}`) {
     case 'start': {
       const config = configOrExit();
       const roles = parseRoles(values.role);
@@ -145,6 +150,14 @@ async function main(argv: string[]): Promise<number> {
       return withServices((s) => projectList(s, { search: values.search, status: values.status }));
     case 'project rotate-key':
       return withServices((s) => projectRotateKey(s, target));
+    case 'user list':
+      return withServices((s) =>
+        userList(s, { project: values.project, status: values.status, search: values.search }),
+      );
+    case 'user approve':
+      return withServices((s) =>
+        userApprove(s, { project: values.project, user: target, roles: values.roles }),
+      );
     case 'rule':
       if (sub !== 'test') throw new CliError(`Unknown command "rule ${sub ?? ''}".\n\n${USAGE}`, EXIT.usage);
       return ruleTest({ condition: values.condition, event: values.event, eventFile: values['event-file'] });

@@ -51,6 +51,57 @@ describe('tocsin CLI', () => {
     expect((await run(['project', 'create', '--name', 'x'])).code).toBe(64);
   });
 
+  it('lists pending users and approves one by email with roles, only inside the named project', async () => {
+    const slug = uniqueSlug('usr');
+    const other = uniqueSlug('usr');
+    expect((await run(['project', 'create', '--name', 'U', '--slug', slug])).code).toBe(0);
+    expect((await run(['project', 'create', '--name', 'V', '--slug', other])).code).toBe(0);
+    const db = createDb(testConfig().database);
+    const email = `newcomer@${slug}.test`;
+    try {
+      const project = await db.system.project.findUniqueOrThrow({ where: { slug } });
+      const user = await db.forProject(project.id).user.create({
+        data: { projectId: project.id, email, fullName: 'New Comer', status: 'pending' },
+      });
+      const pending = await run(['user', 'list', '--project', slug, '--status', 'pending']);
+      expect(pending.code).toBe(0);
+      expect(pending.output).toContain(email);
+
+      // The other project has no such user: its name does not reach across.
+      const elsewhere = await run(['user', 'approve', '--project', other, email]);
+      expect(elsewhere.code).toBe(1);
+      expect(elsewhere.output).toContain('No user');
+
+      const unknownRole = await run(['user', 'approve', '--project', slug, email, '--roles', 'nope']);
+      expect(unknownRole.code).toBe(1);
+      expect(unknownRole.output).toContain('nope');
+
+      const approved = await run([
+        'user',
+        'approve',
+        '--project',
+        slug,
+        email.toUpperCase(),
+        '--roles',
+        'member,rule_manager',
+      ]);
+      expect(approved.code).toBe(0);
+      const row = await db.forProject(project.id).user.findUniqueOrThrow({
+        where: { id: user.id },
+        include: { roles: { include: { role: true } } },
+      });
+      expect(row.status).toBe('active');
+      expect(row.roles.map((link) => link.role.name).sort()).toEqual(['member', 'rule_manager']);
+
+      const again = await run(['user', 'approve', '--project', slug, email]);
+      expect(again.code).toBe(1);
+      expect(again.output).toContain('not pending');
+      expect((await run(['user', 'approve', '--project', slug])).code).toBe(64);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('tests a rule offline: 0 when it matches, 1 when not, 64 for a bad condition', async () => {
     const event = JSON.stringify({ type: 'transfer.failed', payload: { amount: 12000 } });
     const matched = await run([
