@@ -28,7 +28,7 @@ import { roleRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
 import { userRoutes } from './routes/users.js';
 import { createGatewayApi } from '../gateway/api.js';
-import { pusherRoutes } from './routes/pusher.js';
+import { describePusherApi, pusherRoutes } from './routes/pusher.js';
 
 export interface ApiDeps extends DomainDeps {
   readiness: Record<string, ReadinessCheck>;
@@ -101,6 +101,7 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/api/v1/audit', auditRoutes(deps));
   app.route('/api/v1/status', statusRoutes(deps));
   app.route('/', pusherRoutes(createGatewayApi(deps)));
+  describePusherApi(app.openAPIRegistry);
   mountDocs(app, config.http.publicUrl);
   return app;
 }

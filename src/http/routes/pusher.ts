@@ -2,11 +2,11 @@
 // through Tocsin and read channel state. Every request is signed (pusher-signature.ts); the app
 // is the project, so nothing here can reach another project's channels.
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
 import { badRequest, payloadTooLarge } from '../../core/errors.js';
 import type { GatewayApi, TriggerEvent } from '../../gateway/api.js';
 import { LIMITS, SOCKET_ID, isValidChannelName } from '../../gateway/protocol.js';
 import { pusherSignature, type PusherEnv } from '../middleware/pusher-signature.js';
+import { errorResponses, jsonBody as jsonRequestBody, jsonContent, z, type Router } from '../openapi.js';
 
 const ChannelName = z.string().refine(isValidChannelName, 'Invalid channel name');
 const EventFields = {
@@ -111,4 +111,106 @@ export function pusherRoutes(gateway: GatewayApi) {
   });
 
   return app;
+}
+
+const AppParams = z.object({ appId: z.string().openapi({ description: "The project's gateway app id" }) });
+const ChannelParams = AppParams.extend({ channel: z.string() });
+const InfoQuery = (values: string) =>
+  z.object({
+    info: z
+      .string()
+      .optional()
+      .openapi({ description: `Comma-separated: ${values}` }),
+  });
+const Empty = z.object({});
+const errors = errorResponses(400, 401, 413);
+const tags = ['Pusher HTTP API'];
+const security = [{ pusherSignature: [] }];
+
+/**
+ * Documents the routes above in the OpenAPI document. They are plain Hono routes (the body is
+ * read raw for its signature before it is parsed), so their description is registered here.
+ */
+export function describePusherApi(registry: Router['openAPIRegistry']): void {
+  registry.registerComponent('securitySchemes', 'pusherSignature', {
+    type: 'apiKey',
+    in: 'query',
+    name: 'auth_signature',
+    description:
+      'Pusher request signing: auth_key (the gateway key), auth_timestamp (±600 s), auth_version=1.0, ' +
+      'body_md5 and auth_signature (HMAC-SHA256 with the gateway secret), as the official `pusher` SDKs send them.',
+  });
+  const path = (
+    method: 'get' | 'post',
+    route: string,
+    summary: string,
+    request: Record<string, unknown>,
+    answer: z.ZodType,
+  ) =>
+    registry.registerPath({
+      method,
+      path: route,
+      tags,
+      summary,
+      security,
+      request,
+      responses: { 200: jsonContent(answer, 'Done'), ...errors },
+    });
+  path(
+    'post',
+    '/apps/{appId}/events',
+    'Trigger an event on one or more channels',
+    {
+      params: AppParams,
+      body: jsonRequestBody(TriggerBody),
+    },
+    Empty,
+  );
+  path(
+    'post',
+    '/apps/{appId}/batch_events',
+    'Trigger up to 10 events',
+    {
+      params: AppParams,
+      body: jsonRequestBody(BatchBody),
+    },
+    z.object({ batch: z.array(Empty) }),
+  );
+  path(
+    'get',
+    '/apps/{appId}/channels',
+    'Occupied channels, optionally by name prefix',
+    {
+      params: AppParams,
+      query: InfoQuery('user_count (presence- prefix only)').extend({
+        filter_by_prefix: z.string().optional(),
+      }),
+    },
+    z.object({ channels: z.record(z.string(), z.object({ user_count: z.number().int().optional() })) }),
+  );
+  path(
+    'get',
+    '/apps/{appId}/channels/{channel}',
+    "A channel's state",
+    { params: ChannelParams, query: InfoQuery('user_count (presence only), subscription_count') },
+    z.object({
+      occupied: z.boolean(),
+      user_count: z.number().int().optional(),
+      subscription_count: z.number().int().optional(),
+    }),
+  );
+  path(
+    'get',
+    '/apps/{appId}/channels/{channel}/users',
+    "A presence channel's users",
+    { params: ChannelParams },
+    z.object({ users: z.array(z.object({ id: z.string() })) }),
+  );
+  path(
+    'post',
+    '/apps/{appId}/users/{userId}/terminate_connections',
+    'Close every connection of a signed-in user, on every node',
+    { params: AppParams.extend({ userId: z.string() }) },
+    Empty,
+  );
 }

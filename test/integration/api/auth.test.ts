@@ -252,7 +252,13 @@ describe('OpenAPI', () => {
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/projects', '/api/v1/auth/login', '/api/v1/projects/{id}']),
+      expect.arrayContaining([
+        '/api/v1/projects',
+        '/api/v1/auth/login',
+        '/api/v1/projects/{id}',
+        '/apps/{appId}/events',
+        '/apps/{appId}/channels/{channel}',
+      ]),
     );
     for (const [path, operations] of Object.entries<
       Record<string, { security?: unknown; responses: object }>
