@@ -138,7 +138,7 @@ export async function startTocsin(options: {
     });
     const webhooks = webhookHooks(webhookQueue, log);
     running.gateway = await startGateway({
-      port: config.gateway.port,
+      ...config.gateway,
       services,
       hooks: { ...notificationHooks(services), ...webhooks },
     });

@@ -51,6 +51,9 @@ const envSchema = z.object({
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   HTTP_PORT: port.default(3000),
   GATEWAY_PORT: port.default(6001),
+  GATEWAY_ACTIVITY_TIMEOUT_SEC: z.coerce.number().int().min(10).max(3600).default(120),
+  GATEWAY_PONG_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(30_000),
+  GATEWAY_LEASE_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
   PUBLIC_API_URL: z.url().optional(),
   CORS_ORIGINS: z.string().default('*'),
   BODY_LIMIT_BYTES: z.coerce
@@ -130,7 +133,15 @@ export interface Config {
   database: { url: string; poolSize: number };
   redis: { url: string; prefix: string };
   http: { host: string; port: number; publicUrl: string; corsOrigins: string[]; bodyLimitBytes: number };
-  gateway: { port: number };
+  gateway: {
+    port: number;
+    /** Client silence before the server pings (sent to clients in the handshake). */
+    activityTimeoutSec: number;
+    /** How long a pinged client may take to answer before it is closed (4201). */
+    pongTimeoutMs: number;
+    /** Presence and online leases: how soon a dead node's members disappear. */
+    leaseMs: number;
+  };
   shutdownTimeoutMs: number;
   secrets: { encryptionKey: Buffer; apiKeyPepper: string; jwtSecret: string };
   auth: { accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number; passwordHashCost: number };
@@ -202,7 +213,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         .filter(Boolean),
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
     },
-    gateway: { port: e.GATEWAY_PORT },
+    gateway: {
+      port: e.GATEWAY_PORT,
+      activityTimeoutSec: e.GATEWAY_ACTIVITY_TIMEOUT_SEC,
+      pongTimeoutMs: e.GATEWAY_PONG_TIMEOUT_MS,
+      leaseMs: e.GATEWAY_LEASE_MS,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secrets: {
       encryptionKey: Buffer.from(e.TOCSIN_ENCRYPTION_KEY, 'base64'),

@@ -17,7 +17,12 @@ describe('loadConfig', () => {
     expect(config.database.url).toBe('mysql://root@127.0.0.1:3306/tocsin');
     expect(config.redis.url).toBe('redis://127.0.0.1:6379');
     expect(config.http.port).toBe(3000);
-    expect(config.gateway.port).toBe(6001);
+    expect(config.gateway).toEqual({
+      port: 6001,
+      activityTimeoutSec: 120,
+      pongTimeoutMs: 30_000,
+      leaseMs: 10_000,
+    });
     expect(config.secrets.encryptionKey).toHaveLength(32);
   });
 
@@ -26,7 +31,9 @@ describe('loadConfig', () => {
       HTTP_PORT: '8080',
       DATABASE_POOL_SIZE: '25',
       CORS_ORIGINS: 'https://a.test, https://b.test',
+      GATEWAY_LEASE_MS: '4000',
     });
+    expect(config.gateway.leaseMs).toBe(4000);
     expect(config.http.port).toBe(8080);
     expect(config.database.poolSize).toBe(25);
     expect(config.http.corsOrigins).toEqual(['https://a.test', 'https://b.test']);
@@ -43,6 +50,8 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://x'],
     ['NODE_ENV', 'staging'],
     ['TOCSIN_ENCRYPTION_KEY', 'c2hvcnQ='],
+    ['GATEWAY_LEASE_MS', '999'],
+    ['GATEWAY_ACTIVITY_TIMEOUT_SEC', '0'],
   ])('stops on a bad %s with one line naming it', (name, value) => {
     const err = errorOf({ [name]: value });
     expect(err).toBeInstanceOf(ConfigError);

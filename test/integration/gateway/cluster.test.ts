@@ -3,7 +3,6 @@
 // node killed with -9 loses its members within the lease; SIGTERM closes sockets with 4200.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel } from 'pusher-js';
-import { DEFAULT_LEASE_MS } from '../../../src/gateway/nodes.js';
 import { startHub, type TestHub } from '../../support/hub.js';
 import { freePort, runTocsin, type TocsinProcess } from '../../support/process.js';
 import {
@@ -20,6 +19,9 @@ import {
   type PusherClient,
 } from '../../support/gateway.js';
 
+/** Shorter than the default, so the -9 test also shows GATEWAY_LEASE_MS is what bounds it. */
+const LEASE_MS = 4_000;
+
 let hub: TestHub;
 let project: GatewayProject;
 const nodes: Array<{ proc: TocsinProcess; port: number }> = [];
@@ -27,7 +29,11 @@ const clients: PusherClient[] = [];
 
 async function startNode() {
   const port = await freePort();
-  const proc = runTocsin(['start', '--role', 'gateway'], { GATEWAY_PORT: String(port), LOG_LEVEL: 'warn' });
+  const proc = runTocsin(['start', '--role', 'gateway'], {
+    GATEWAY_PORT: String(port),
+    GATEWAY_LEASE_MS: String(LEASE_MS),
+    LOG_LEVEL: 'warn',
+  });
   await proc.waitForOutput(/Tocsin is running/);
   return { proc, port };
 }
@@ -113,12 +119,12 @@ describe('two gateway nodes', () => {
     await subscribed(member(1, 'survivor'), 'presence-crash'); // survivor also has a socket on the doomed node
     await doomedAdded;
 
-    const removed = nextEvent<{ id: string }>(watcher, 'pusher:member_removed', DEFAULT_LEASE_MS + 10_000);
+    const removed = nextEvent<{ id: string }>(watcher, 'pusher:member_removed', LEASE_MS + 10_000);
     const killedAt = Date.now();
     nodes[1]!.proc.child.kill('SIGKILL');
     await nodes[1]!.proc.exited;
     expect(await removed).toMatchObject({ id: 'doomed' });
-    expect(Date.now() - killedAt).toBeLessThan(DEFAULT_LEASE_MS + 5_000);
+    expect(Date.now() - killedAt).toBeLessThan(LEASE_MS + 3_000);
 
     expect(await channelInfo('presence-crash')).toEqual({
       occupied: true,
