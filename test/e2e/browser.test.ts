@@ -17,7 +17,8 @@ import { api, createTestProject, superAdminToken, type TestProject } from '../su
 import { eventually } from '../support/gateway.js';
 import { startHub, type TestHub } from '../support/hub.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's Chromium here; elsewhere (GitHub's runners have Google Chrome) set CHROMIUM_PATH.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'Correct-horse-42';
 const PRODUCER = fileURLToPath(new URL('../../examples/producer.ts', import.meta.url));
 const run = promisify(execFile);
