@@ -1,6 +1,6 @@
-// The worker role: the stream consumer, the suppression digests and the bucket monitor, started
-// once the database is prepared. Closing stops reading, lets the batch and the jobs in hand
-// finish, then releases the connections.
+// The worker role: the stream consumer, the suppression digests, the bucket monitor, the
+// retention job and the backlog gauges, started once the database is prepared. Closing stops
+// reading, lets the batch and the jobs in hand finish, then releases the connections.
 import { Queue } from 'bullmq';
 import { bullConnection, QUEUE_NAMES } from '../core/queues.js';
 import { createRedis } from '../core/redis.js';
@@ -8,6 +8,7 @@ import { createSuppression } from '../engine/suppression.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createRecipientIndex } from '../domain/recipients.js';
 import { incrementUnread } from '../domain/unread.js';
+import { startBacklogGauges } from './backlog.js';
 import { startBucketMonitor, type BucketMonitor } from './buckets.js';
 import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
 import { createDigestScheduler, startDigestWorker } from './digests.js';
@@ -15,6 +16,7 @@ import { busDispatch, type Dispatch } from './notifications.js';
 import { recordFailure } from './failures.js';
 import { processEntries, type PipelineDeps } from './pipeline.js';
 import { createProjectRulesCache } from './project-rules.js';
+import { startRetentionJob } from './retention.js';
 
 export interface Workers {
   consumer: Consumer;
@@ -76,12 +78,14 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
     ...bull,
     intervalMs: config.pipeline.bucketMonitorIntervalMs,
   });
+  const retention = startRetentionJob(deps, { ...bull, intervalMs: config.retention.intervalMs });
+  const backlog = startBacklogGauges(deps);
   return {
     consumer,
     bucketMonitor,
     async close() {
       await consumer.close();
-      await Promise.all([digestWorker.close(), bucketMonitor.close()]);
+      await Promise.all([digestWorker.close(), bucketMonitor.close(), retention.close(), backlog.close()]);
       await digestQueue.close();
       await reader.quit().catch(() => reader.disconnect());
     },

@@ -82,6 +82,9 @@ export async function deliverNotification(deps: ChainDeps, job: DeliverJob): Pro
     const reached = results.filter((r) => r.outcome === 'delivered').map((r) => r.id);
     await markDelivered(db, notificationId, reached, 'pusher');
     countDelivered(deps.metrics, projectId, 'pusher', receivedAt(reached));
+    // Counted like push failures, so one alert on the outcomes covers every provider.
+    for (const { outcome } of results.filter((r) => r.outcome !== 'delivered'))
+      deps.metrics.notifications.inc({ project: projectId, channel: 'pusher', outcome });
     live.push(...reached);
     rest = rest.filter((userId) => !reached.includes(userId));
   }
