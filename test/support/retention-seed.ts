@@ -15,10 +15,10 @@ export async function seedRetentionProject(db: Db, now: Date) {
   const daysBefore = (days: number) => new Date(now.getTime() - days * 86_400_000);
   const project = await createRow(db.system, 'Project', undefined);
   const projectId = project.id as string;
-  await db.system.project.update({
-    where: { id: projectId },
-    data: { settings: { retention: RETENTION_SETTINGS } },
-  });
+  // Keeps everything while the rows go in, so a scheduled run in the middle of seeding can't
+  // delete a notification before its receipt is inserted; the real settings come last.
+  const keepAll = { eventsDays: 3650, notificationsDays: 3650, auditDays: 3650 };
+  await db.system.project.update({ where: { id: projectId }, data: { settings: { retention: keepAll } } });
   const user = await createRow(db.system, 'User', projectId);
   const scoped = db.forProject(projectId);
   for (const age of [10, 40, 41]) {
@@ -39,6 +39,10 @@ export async function seedRetentionProject(db: Db, now: Date) {
       data: { projectId, actorType: 'system', action: 'x', createdAt: daysBefore(age) },
     });
   }
+  await db.system.project.update({
+    where: { id: projectId },
+    data: { settings: { retention: RETENTION_SETTINGS } },
+  });
   return { projectId, userId: user.id as string };
 }
 
