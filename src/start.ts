@@ -12,6 +12,7 @@ import type { Closer } from './core/shutdown.js';
 import { ensureSuperAdmin } from './domain/admins.js';
 import { startGateway, type Gateway } from './gateway/server.js';
 import { createApiApp } from './http/app.js';
+import { metricsApp } from './http/routes/metrics.js';
 import { createQueue, QUEUE_NAMES } from './core/queues.js';
 import { createGatewayApi } from './gateway/api.js';
 import { notificationHooks } from './gateway/notifications.js';
@@ -28,6 +29,7 @@ export type { Services };
 
 export interface Running {
   apiPort?: number;
+  metricsPort?: number;
   gateway?: Gateway;
   services: Services;
   db: Db;
@@ -129,6 +131,17 @@ export async function startTocsin(options: {
     const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }) as Server;
     running.apiPort = await listen(server);
     log.info({ port: running.apiPort }, 'API listening');
+    frontDoors.push(() => closeServer(server));
+  }
+  if (config.metricsPort !== undefined) {
+    const app = metricsApp(services.metrics, config.metricsToken, log);
+    const server = serve({
+      fetch: app.fetch,
+      port: config.metricsPort,
+      hostname: config.http.host,
+    }) as Server;
+    running.metricsPort = await listen(server);
+    log.info({ port: running.metricsPort }, 'Metrics listening');
     frontDoors.push(() => closeServer(server));
   }
   if (roles.includes('gateway')) {

@@ -94,6 +94,7 @@ const envSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   /** Bearer token for GET /metrics; the endpoint is closed while unset. */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  METRICS_PORT: port.optional(),
   /** Times a stream entry is tried before it goes to the dead-letter stream. */
   EVENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** A pending entry idle this long is taken over from its (presumably dead) consumer. */
@@ -154,6 +155,8 @@ export interface Config {
   storage: { driver: 'local' | 's3'; localDir: string; signedUrlTtlSeconds: number; s3?: S3Config };
   sounds: { maxBytes: number; quotaCount: number; quotaBytes: number };
   metricsToken: string | undefined;
+  /** A port of its own for /metrics: how a worker-only process is scraped. */
+  metricsPort: number | undefined;
   webhooks: { allowPrivate: boolean };
 }
 
@@ -234,6 +237,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     push: { fcm: fcmDefault(e), apns: apnsDefault(e) },
     printBanner: e.TOCSIN_PRINT_BANNER,
     metricsToken: e.METRICS_TOKEN,
+    metricsPort: e.METRICS_PORT,
     webhooks: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
     pipeline: {
       maxAttempts: e.EVENT_MAX_ATTEMPTS,

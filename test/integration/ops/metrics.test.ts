@@ -118,6 +118,30 @@ describe('metrics of one event, from ingest to a connected user', () => {
   });
 });
 
+describe('METRICS_PORT', () => {
+  it('serves /metrics of a worker-only process on a port of its own, behind the token', async () => {
+    const worker = await startHub({ METRICS_TOKEN: TOKEN, METRICS_PORT: '0' }, ['worker']);
+    try {
+      expect(worker.running.apiPort).toBeUndefined();
+      const url = `http://127.0.0.1:${worker.running.metricsPort}`;
+      const refused = await fetch(`${url}/metrics`);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+        code: 'metrics_token_invalid',
+      });
+      // The worker's own registry: its backlog gauges, sampled once the database is ready.
+      await worker.running.prepared;
+      await eventually(
+        async () => /^tocsin_queue_depth\{queue="/m.test((await scrape(url, TOKEN)).text),
+        'the worker samples its gauges',
+      );
+      expect((await fetch(`${url}/api/v1/projects`)).status).toBe(404); // metrics only
+    } finally {
+      await worker.close();
+    }
+  });
+});
+
 describe('backlog gauges', () => {
   it('sample the queue depths and stream lags every interval', async () => {
     const { redis, log } = hub.running.services;
