@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { createLogger } from './core/log.js';
-import { migrate } from './core/migrate.js';
+import { migrate, migrationStatus } from './core/migrate.js';
 import { handleShutdownSignals, runClosers } from './core/shutdown.js';
 import { doctor } from './cli/doctor.js';
 import { CliError, EXIT, say } from './cli/output.js';
@@ -99,9 +99,29 @@ function printBanner(config: Config, roles: readonly Role[]): void {
   say(lines.join('\n') + '\n');
 }
 
+/**
+ * A one-shot command needs a migrated database. Checked first, because the pool only reports
+ * "pool timeout" for a database that is missing or unreachable.
+ */
+async function requireMigratedDatabase(config: Config): Promise<void> {
+  const status = await migrationStatus({ url: config.database.url }).catch((err: unknown) => {
+    throw new CliError(
+      `Cannot reach the database: ${(err as Error).message} (run \`tocsin doctor\`)`,
+      EXIT.unavailable,
+    );
+  });
+  if (status.pending.length || status.failed.length || status.edited.length) {
+    throw new CliError(
+      'The database is not migrated: run `tocsin migrate` (or start the hub once); `tocsin doctor` tells more',
+      EXIT.unavailable,
+    );
+  }
+}
+
 /** Runs a one-shot command with the shared services, closing them afterwards. */
 async function withServices(run: (services: Services) => Promise<number>): Promise<number> {
   const config = configOrExit();
+  await requireMigratedDatabase(config);
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
   const { services, closers } = createServices(config, log);
   try {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { keyedHash } from '../../src/core/crypto.js';
 import { createDb } from '../../src/core/db.js';
-import { testConfig } from '../support/env.js';
+import { ADMIN_URL, testConfig } from '../support/env.js';
 import { freePort, runTocsin } from '../support/process.js';
 import { uniqueSlug } from '../support/api.js';
 
@@ -12,7 +12,8 @@ async function run(args: string[], env: Record<string, string> = {}) {
   return { code, output: proc.output() };
 }
 
-describe('tocsin CLI', () => {
+// Each command is a fresh Node process (~1 s of start-up, several on a loaded machine).
+describe('tocsin CLI', { timeout: 120_000 }, () => {
   it('creates, lists and rotates the key of a project', async () => {
     const slug = uniqueSlug('cli');
     const created = await run([
@@ -147,6 +148,19 @@ describe('tocsin CLI', () => {
     expect(dry.code).toBe(0);
     expect(dry.output).toMatch(/would delete 0 events/);
     expect((await run(['retention', '--project', 'missing-project'])).code).toBe(1);
+  });
+
+  it('refuses to work on a database that is missing or not migrated, naming the fix', async () => {
+    const absent = await run(['project', 'list'], {
+      DATABASE_URL: `${ADMIN_URL}/tocsin_cli_absent_${process.pid}`,
+    });
+    expect(absent.code).toBe(69);
+    expect(absent.output).toContain('run `tocsin migrate`');
+    const unreachable = await run(['user', 'list', '--project', 'x'], {
+      DATABASE_URL: `mysql://root@127.0.0.1:${await freePort()}/tocsin`,
+    });
+    expect(unreachable.code).toBe(69);
+    expect(unreachable.output).toMatch(/Cannot reach the database: .*ECONNREFUSED/);
   });
 
   it('answers unknown commands and options with usage and 64', async () => {
