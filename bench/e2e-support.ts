@@ -8,6 +8,9 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import mariadb from 'mariadb';
+import { QUEUE_NAMES } from '../src/core/queues.js';
+import { redisKeys } from '../src/core/redis.js';
+import { CONSUMER_GROUP } from '../src/workers/consumer.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -93,6 +96,30 @@ export async function receiptCounts(projectId: string) {
     };
   } finally {
     await conn.end();
+  }
+}
+
+/**
+ * What a dead worker held, read right after its kill -9: stream entries it had read but not
+ * acknowledged (another consumer claims them once idle for EVENT_CLAIM_IDLE_MS) and delivery
+ * jobs it had in hand (BullMQ moves them back to waiting once their lock expires).
+ */
+export async function heldInFlight(projectIds: string[]) {
+  const keys = redisKeys(E2E_REDIS_PREFIX);
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  try {
+    let pendingEntries = 0;
+    for (const projectId of projectIds) {
+      const [count] = (await redis
+        .xpending(keys.projectStream(projectId), CONSUMER_GROUP)
+        .catch(() => [0])) as [number];
+      pendingEntries += Number(count);
+    }
+    const activeDeliveryJobs = await redis.llen(`${keys.bullPrefix}:${QUEUE_NAMES.delivery}:active`);
+    return { pendingEntries, activeDeliveryJobs };
+  } finally {
+    redis.disconnect();
   }
 }
 

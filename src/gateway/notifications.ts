@@ -1,6 +1,7 @@
 // What the gateway does for people's notifications: replay on subscription (a client that was
 // offline, or whose node died, gets what it has not acknowledged, oldest first, bounded) and
 // acknowledgements sent over the socket (`tocsin:ack` with `{ id }`).
+import { AppError } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { acknowledgeNotification, inboxItem, withNotification } from '../domain/notifications.js';
@@ -9,10 +10,36 @@ import type { GatewayHooks } from './hooks.js';
 export const ACK_EVENT = 'tocsin:ack';
 export const REPLAY_LIMIT = 100;
 export const REPLAY_WINDOW_MS = 7 * 86_400_000;
+/**
+ * Socket acknowledgements written at once per process: all but two of the MySQL pool's
+ * connections. A reconnect storm (every replayed notification acknowledged at once) then waits
+ * here instead of in the pool, where past the acquire timeout an ack was dropped, and replays
+ * still find a connection.
+ */
+export const ackConcurrency = (poolSize: number) => Math.max(1, poolSize - 2);
+
+/** Runs at most `max` tasks at a time; the others wait, first come first served. */
+function limiter(max: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    if (active < max) active++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line, so none can jump the queue.
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}
 
 export function notificationHooks(
   deps: DomainDeps,
 ): Required<Pick<GatewayHooks, 'userChannelSubscribed' | 'customEvent'>> {
+  const acknowledging = limiter(ackConcurrency(deps.config.database.poolSize));
   return {
     async userChannelSubscribed(projectId, userId) {
       const receipts = deps.db.forProject(projectId).notificationReceipt;
@@ -49,9 +76,12 @@ export function notificationHooks(
     customEvent(projectId, _socketId, userId, event, data) {
       const id = (data as { id?: unknown } | null)?.id;
       if (event !== ACK_EVENT || !userId || typeof id !== 'string' || !UUID_PATTERN.test(id)) return false;
-      acknowledgeNotification(deps, projectId, userId, id).catch((err: unknown) =>
-        deps.log.debug({ err: (err as Error).message }, 'Acknowledgement over the socket refused'),
-      );
+      acknowledging(() => acknowledgeNotification(deps, projectId, userId, id)).catch((err: unknown) => {
+        // Refused (another user's or an unknown id): the client's mistake. Anything else loses an ack.
+        if (err instanceof AppError)
+          deps.log.debug({ err: err.message }, 'Acknowledgement over the socket refused');
+        else deps.log.warn({ err: (err as Error).message }, 'Acknowledgement over the socket failed');
+      });
       return true;
     },
   };
