@@ -72,7 +72,13 @@ function connect(token, me) {
     setStatus('error', `Subscription refused (${err.status}): ${err.error}`),
   );
   // send_event is false when the socket is down: the button stays, to be pressed again.
-  channel.bind('notification', (n) => show(n, () => pusher.send_event('tocsin:ack', { id: n.id })));
+  const acknowledger = (n) => () => pusher.send_event('tocsin:ack', { id: n.id });
+  channel.bind('notification', (n) => show(n, acknowledger(n)));
+  // More were waiting than a replay carries: the rest is in the inbox.
+  channel.bind('tocsin:replay_truncated', async ({ inbox }) => {
+    const { items } = await api('GET', `${inbox.replace('/api/v1', '')}&limit=200`, { token });
+    for (const n of items.reverse()) show(n, acknowledger(n)); // oldest first, like the replay
+  });
 }
 
 const shown = new Set();

@@ -1,6 +1,7 @@
 // What the gateway does for people's notifications: replay on subscription (a client that was
-// offline, or whose node died, gets what it has not acknowledged, oldest first, bounded) and
-// acknowledgements sent over the socket (`tocsin:ack` with `{ id }`).
+// offline, or whose node died, gets what it has not acknowledged, oldest first, bounded; past the
+// bound it is told to read the rest from its inbox) and acknowledgements sent over the socket
+// (`tocsin:ack` with `{ id }`).
 import { AppError } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
 import type { DomainDeps } from '../domain/deps.js';
@@ -8,7 +9,13 @@ import { acknowledgeNotification, inboxItem, withNotification } from '../domain/
 import type { GatewayHooks } from './hooks.js';
 
 export const ACK_EVENT = 'tocsin:ack';
-export const REPLAY_LIMIT = 100;
+/** Sent after a replay cut at REPLAY_LIMIT: the client reads the rest with GET /notifications. */
+export const REPLAY_TRUNCATED_EVENT = 'tocsin:replay_truncated';
+/**
+ * Notifications replayed on one subscription. A few hundred bytes each, so a full replay stays
+ * well under the socket's buffered-bytes bound (a slow client is not closed by its own replay).
+ */
+export const REPLAY_LIMIT = 500;
 export const REPLAY_WINDOW_MS = 7 * 86_400_000;
 /**
  * Socket acknowledgements written at once per process: all but two of the MySQL pool's
@@ -52,8 +59,10 @@ export function notificationHooks(
         },
         include: withNotification,
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        take: REPLAY_LIMIT,
+        take: REPLAY_LIMIT + 1, // one more tells whether the replay is cut
       });
+      const truncated = rows.length > REPLAY_LIMIT;
+      if (truncated) rows.pop();
       const undelivered = rows.filter((r) => !r.deliveredAt).map((r) => r.id);
       if (undelivered.length) {
         const { count } = await receipts.updateMany({
@@ -66,12 +75,16 @@ export function notificationHooks(
           count,
         );
       }
-      return Promise.all(
+      const replayed = await Promise.all(
         rows.map(async (row) => ({
           event: 'notification',
           data: JSON.stringify(await inboxItem(deps, row)),
         })),
       );
+      if (!truncated) return replayed;
+      // Newer unacknowledged ones wait in the inbox: say so, or a client would never ask.
+      const notice = { replayed: rows.length, inbox: '/api/v1/notifications?acknowledged=false' };
+      return [...replayed, { event: REPLAY_TRUNCATED_EVENT, data: JSON.stringify(notice) }];
     },
     customEvent(projectId, _socketId, userId, event, data) {
       const id = (data as { id?: unknown } | null)?.id;
