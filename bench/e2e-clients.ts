@@ -208,6 +208,13 @@ export function connectClient(
     // Acknowledge what was shown, duplicates too: an ack lost with a dead node comes back as a replay.
     pusher.send_event('tocsin:ack', { id: item.id });
   });
+  // A replay cut at its limit: read the rest from the inbox, as docs/integration.md tells clients.
+  channel.bind('tocsin:replay_truncated', () => {
+    readUnacknowledged(apiUrl, user.token, (item) => {
+      ledger.record(client, item, now());
+      pusher.send_event('tocsin:ack', { id: item.id });
+    }).catch((err: unknown) => client.history.push([Date.now(), `inbox read failed: ${String(err)}`]));
+  });
   return new Promise((resolve, reject) => {
     channel.bind('pusher:subscription_succeeded', () => {
       client.subscribed = true;
@@ -220,4 +227,19 @@ export function connectClient(
       reject(new Error(`${user.email}: subscription refused ${JSON.stringify(error)}`));
     });
   });
+}
+
+/** Every unacknowledged notification of the user's inbox, page after page. */
+async function readUnacknowledged(apiUrl: string, token: string, onItem: (item: NotificationItem) => void) {
+  let cursor: string | null = null;
+  do {
+    const query: string = `acknowledged=false&limit=200${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await fetch(`${apiUrl}/api/v1/notifications?${query}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    if (!res.ok) throw new Error(`inbox answered ${res.status}`);
+    const page = (await res.json()) as { items: NotificationItem[]; nextCursor: string | null };
+    page.items.forEach(onItem);
+    cursor = page.nextCursor;
+  } while (cursor);
 }
