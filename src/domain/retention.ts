@@ -35,14 +35,20 @@ interface Target {
 const daysAgo = (days: number, now: Date) => new Date(now.getTime() - days * 86_400_000);
 
 /** Deletes the target's rows in batches of ids; returns how many went. */
-async function deleteInBatches(db: ProjectDb, target: Target, batch: number): Promise<number> {
+async function deleteInBatches(
+  db: ProjectDb,
+  target: Target,
+  batch: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
   // One delegate type for the four tables: they share the calls used here.
   const delegate = db[target.table] as unknown as {
     findMany(args: unknown): Promise<Deleted[]>;
     deleteMany(args: unknown): Promise<{ count: number }>;
   };
   let deleted = 0;
-  for (;;) {
+  // Stopping between batches leaves nothing half done: the next run deletes the rest.
+  while (!signal?.aborted) {
     const rows = await delegate.findMany({
       where: target.where,
       select: { id: true, ...target.select },
@@ -55,6 +61,7 @@ async function deleteInBatches(db: ProjectDb, target: Target, batch: number): Pr
     await target.afterBatch?.(rows);
     if (rows.length < batch) return deleted;
   }
+  return deleted;
 }
 
 async function countRows(db: ProjectDb, table: Table, where: Record<string, unknown>): Promise<number> {
@@ -64,7 +71,14 @@ async function countRows(db: ProjectDb, table: Table, where: Record<string, unkn
 export async function applyRetention(
   deps: Pick<DomainDeps, 'db' | 'log' | 'redis' | 'keys'>,
   projectId: string,
-  options: { dryRun?: boolean; now?: Date; batch?: number; onProgress?: (line: string) => void } = {},
+  options: {
+    dryRun?: boolean;
+    now?: Date;
+    batch?: number;
+    onProgress?: (line: string) => void;
+    /** Aborted (a shutdown): stop after the current batch. */
+    signal?: AbortSignal;
+  } = {},
 ): Promise<RetentionReport> {
   const now = options.now ?? new Date();
   const db = deps.db.forProject(projectId);
@@ -107,7 +121,7 @@ export async function applyRetention(
   for (const target of targets) {
     report[target.report] = options.dryRun
       ? await countRows(db, target.table, target.where)
-      : await deleteInBatches(db, target, options.batch ?? RETENTION_BATCH);
+      : await deleteInBatches(db, target, options.batch ?? RETENTION_BATCH, options.signal);
     options.onProgress?.(
       `${projectId}: ${options.dryRun ? 'would delete' : 'deleted'} ${report[target.report]} ${target.report}`,
     );
@@ -126,6 +140,9 @@ export async function applyRetentionToAll(
     select: { id: true },
   });
   const reports: RetentionReport[] = [];
-  for (const { id } of projects) reports.push(await applyRetention(deps, id, options));
+  for (const { id } of projects) {
+    if (options.signal?.aborted) break;
+    reports.push(await applyRetention(deps, id, options));
+  }
   return reports;
 }

@@ -3,8 +3,8 @@
 // job scheduler, so the cluster runs one job per interval whatever the number of workers (a
 // timer per process would run it once per process). The first run comes one interval after the
 // scheduler is created, so deploying or restarting never starts with a burst of deletes;
-// `tocsin retention` runs it at once. Deletes are idempotent: a run cut short (a shutdown, a
-// failure) leaves the rest to the next one.
+// `tocsin retention` runs it at once. Deletes are idempotent: a run cut short (a shutdown stops it
+// after the current batch, or a failure) leaves the rest to the next one.
 import { Queue, Worker } from 'bullmq';
 import type { Logger } from '../core/log.js';
 import { bullConnection, QUEUE_NAMES } from '../core/queues.js';
@@ -54,10 +54,12 @@ export function startRetentionJob(
 ): { scheduled: Promise<void>; close(): Promise<void> } {
   const connection = bullConnection(options.redisUrl);
   const queue = new Queue(QUEUE_NAMES.retention, { connection, prefix: options.prefix });
+  // Closing stops a run after its current batch, so a shutdown never waits on a long run.
+  const stopping = new AbortController();
   const worker = new Worker(
     QUEUE_NAMES.retention,
     async (): Promise<RetentionSummary> => {
-      const summary = summarize(await applyRetentionToAll(deps));
+      const summary = summarize(await applyRetentionToAll(deps, { signal: stopping.signal }));
       deps.log.info(summary, 'Retention run finished');
       return summary; // kept with the completed job, for operators looking at the queue
     },
@@ -76,6 +78,7 @@ export function startRetentionJob(
     scheduled,
     async close() {
       // The scheduler stays: it belongs to the cluster, not to this process.
+      stopping.abort();
       await worker.close();
       await queue.close();
     },

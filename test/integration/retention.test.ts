@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/core/db.js';
 import { createLogger } from '../../src/core/log.js';
 import { createRedis, redisKeys } from '../../src/core/redis.js';
-import { applyRetention } from '../../src/domain/retention.js';
+import { applyRetention, applyRetentionToAll } from '../../src/domain/retention.js';
 import { unreadCount } from '../../src/domain/unread.js';
 import { testConfig } from '../support/env.js';
 import { KEPT, retainedCounts, SEEDED, seedRetentionProject } from '../support/retention-seed.js';
@@ -52,5 +52,21 @@ describe('retention', () => {
     expect(left.receivedAt.getTime()).toBe(daysBefore(10).getTime());
     // The cached counter was dropped with the receipts, so it no longer counts deleted ones.
     expect(await unreadCount(deps, projectId, userId)).toBe(1);
+  });
+
+  it('stops after the current batch once its signal is aborted (a shutdown), leaving the rest', async () => {
+    const { projectId } = await seedRetentionProject(db, now);
+    const stopping = new AbortController();
+    const report = await applyRetention(deps, projectId, {
+      now,
+      batch: 1,
+      // Aborted once the receipts are done: nothing of the other tables goes.
+      onProgress: () => stopping.abort(),
+      signal: stopping.signal,
+    });
+    expect(report).toMatchObject({ receipts: 2, notifications: 0, events: 0, auditLogs: 0 });
+    expect(await retainedCounts(db, projectId)).toEqual({ ...SEEDED, receipts: KEPT.receipts });
+    expect(await applyRetentionToAll(deps, { now, signal: stopping.signal })).toEqual([]);
+    expect(await retainedCounts(db, projectId)).toEqual({ ...SEEDED, receipts: KEPT.receipts });
   });
 });
