@@ -75,6 +75,12 @@ export function createMetrics() {
       labelNames: ['project'] as const,
       registers,
     }),
+    providerUnhealthy: new Gauge({
+      name: 'tocsin_provider_unhealthy',
+      help: 'Delivery providers marked unhealthy (bad credentials or configuration): 1 per project and provider',
+      labelNames: ['project', 'provider'] as const,
+      registers,
+    }),
     gatewayConnections: new Gauge({
       name: 'tocsin_gateway_connections',
       help: 'Open WebSocket connections on this node',

@@ -1,13 +1,15 @@
 // How far behind the asynchronous work is: each BullMQ queue's job counts and, per project
 // stream, what the consumer group has not finished. Read by GET /api/v1/status, and sampled
-// into the queue-depth and stream-lag gauges every few seconds in the worker role (the values
-// live in Redis, so any worker process reports the same cluster-wide numbers).
+// into the queue-depth and stream-lag gauges every few seconds in the worker role, with the
+// providers marked unhealthy (the values live in Redis, so any worker process reports the same
+// cluster-wide numbers).
 import { Queue } from 'bullmq';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { QUEUE_NAMES } from '../core/queues.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { CONSUMER_GROUP, toRecord } from './consumer.js';
+import { createProviderHealth } from './push/health.js';
 
 export const SAMPLE_EVERY_MS = 5_000;
 
@@ -86,21 +88,32 @@ export async function streamLags(deps: BacklogDeps): Promise<StreamLag[]> {
   });
 }
 
-/** Samples the queue-depth and stream-lag gauges now and every `intervalMs`. */
+/** Samples the queue-depth, stream-lag and unhealthy-provider gauges now and every `intervalMs`. */
 export function startBacklogGauges(
-  deps: BacklogDeps & { metrics: Pick<Metrics, 'queueDepth' | 'streamLag'>; log: Logger },
+  deps: BacklogDeps & {
+    metrics: Pick<Metrics, 'queueDepth' | 'streamLag' | 'providerUnhealthy'>;
+    log: Logger;
+  },
   options = { intervalMs: SAMPLE_EVERY_MS },
 ): { close(): Promise<void> } {
   const { metrics } = deps;
   const queues = openQueues(deps);
+  const health = createProviderHealth(deps);
   let busy = false;
   const sample = async () => {
-    const [counts, lags] = await Promise.all([queueCounts(queues), streamLags(deps)]);
+    const [counts, lags, unhealthy] = await Promise.all([
+      queueCounts(queues),
+      streamLags(deps),
+      health.unhealthyEverywhere(),
+    ]);
     // Reset before setting: a stream that left the registry leaves the gauge too.
     metrics.queueDepth.reset();
     for (const c of counts) metrics.queueDepth.set({ queue: c.name }, c.waiting + c.prioritized + c.delayed);
     metrics.streamLag.reset();
     for (const s of lags) metrics.streamLag.set({ project: s.projectId }, s.lag + s.pending);
+    metrics.providerUnhealthy.reset();
+    for (const u of unhealthy)
+      metrics.providerUnhealthy.set({ project: u.projectId, provider: u.provider }, 1);
   };
   const tick = () => {
     if (busy) return; // a slow Redis must not stack samples

@@ -23,6 +23,8 @@ export interface ProviderHealth {
   markHealthy(projectId: string, provider: Provider): Promise<void>;
   /** Every unhealthy provider of the project, for /api/v1/status. */
   unhealthy(projectId: string): Promise<Partial<Record<Provider, UnhealthyMark>>>;
+  /** Every (project, provider) marked unhealthy in the cluster, for the metrics gauge. */
+  unhealthyEverywhere(): Promise<Array<{ projectId: string; provider: Provider }>>;
 }
 
 export const DEFAULT_COOLDOWN_MS = 5 * 60_000;
@@ -40,6 +42,9 @@ export function createProviderHealth(deps: {
   const now = deps.now ?? Date.now;
   const key = (projectId: string, provider: Provider) =>
     keys.projectKey(projectId, 'provider-health', provider);
+  // The marks' index, so the gauge needs no SCAN: members are "projectId:provider".
+  const registry = keys.system('provider-health');
+  const member = (projectId: string, provider: Provider) => `${projectId}:${provider}`;
 
   const read = async (projectId: string, provider: Provider): Promise<UnhealthyMark | null> => {
     const mark = await redis.hgetall(key(projectId, provider));
@@ -65,14 +70,27 @@ export function createProviderHealth(deps: {
         .hsetnx(k, 'since', new Date(now()).toISOString())
         .hset(k, { reason, fingerprint, retryAt: String(now() + cooldownMs) })
         .expire(k, MARK_TTL_SECONDS)
+        .sadd(registry, member(projectId, provider))
         .exec();
     },
     async markHealthy(projectId, provider) {
-      await redis.del(key(projectId, provider));
+      await redis.multi().del(key(projectId, provider)).srem(registry, member(projectId, provider)).exec();
     },
     async unhealthy(projectId) {
       const marks = await Promise.all(PROVIDERS.map(async (p) => [p, await read(projectId, p)] as const));
       return Object.fromEntries(marks.filter(([, mark]) => mark !== null));
+    },
+    async unhealthyEverywhere() {
+      const members = await redis.smembers(registry);
+      const marked = members.map((m) => {
+        const at = m.lastIndexOf(':');
+        return { projectId: m.slice(0, at), provider: m.slice(at + 1) as Provider };
+      });
+      const exists = await Promise.all(marked.map((m) => redis.exists(key(m.projectId, m.provider))));
+      // A mark that expired (project gone, provider removed) leaves the index here.
+      const expired = marked.filter((_, i) => !exists[i]).map((m) => member(m.projectId, m.provider));
+      if (expired.length) await redis.srem(registry, ...expired);
+      return marked.filter((_, i) => exists[i]);
     },
   };
 }

@@ -9,6 +9,7 @@ import { createMetrics } from '../../../src/core/metrics.js';
 import { QUEUE_NAMES } from '../../../src/core/queues.js';
 import { redisKeys } from '../../../src/core/redis.js';
 import { startBacklogGauges } from '../../../src/workers/backlog.js';
+import { createProviderHealth } from '../../../src/workers/push/health.js';
 import { superAdminToken } from '../../support/api.js';
 import {
   connected,
@@ -151,7 +152,7 @@ describe('backlog gauges', () => {
     const gauges = startBacklogGauges({ redis, keys, log, metrics }, { intervalMs: 50 });
     const queue = new Queue(QUEUE_NAMES.push, { connection: redis, prefix: keys.bullPrefix });
     /** A gauge's value for one label value (each of the two has a single label). */
-    const gauge = async (name: 'queueDepth' | 'streamLag', labelValue: string) =>
+    const gauge = async (name: 'queueDepth' | 'streamLag' | 'providerUnhealthy', labelValue: string) =>
       (await metrics[name].get()).values.find((v) => Object.values(v.labels).includes(labelValue))?.value;
     const appendEvent = () =>
       redis
@@ -171,6 +172,16 @@ describe('backlog gauges', () => {
         );
       }
       expect(await gauge('queueDepth', QUEUE_NAMES.delivery)).toBe(0);
+
+      // Providers marked unhealthy, cluster-wide, one sample per (project, provider).
+      const health = createProviderHealth({ redis, keys });
+      await health.markUnhealthy(project.id, 'apns', 'BadCertificate', 'fp');
+      await eventually(async () => (await gauge('providerUnhealthy', 'apns')) === 1, 'apns is unhealthy');
+      await health.markHealthy(project.id, 'apns');
+      await eventually(
+        async () => (await gauge('providerUnhealthy', 'apns')) === undefined,
+        'apns is healthy again',
+      );
     } finally {
       await gauges.close();
       await queue.close();

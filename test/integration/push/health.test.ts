@@ -32,6 +32,21 @@ describe('provider health registry', () => {
     });
   });
 
+  it('lists every unhealthy provider of the cluster for the gauge, forgetting cleared and expired marks', async () => {
+    const mine = async () =>
+      (await health.unhealthyEverywhere()).filter((u) => u.projectId === projectId).map((u) => u.provider);
+    await health.markUnhealthy(projectId, 'apns', 'BadCertificate', 'fp');
+    await health.markUnhealthy(projectId, 'fcm', 'app/invalid-credential', 'fp');
+    expect((await mine()).sort()).toEqual(['apns', 'fcm']);
+    await health.markHealthy(projectId, 'fcm');
+    expect(await mine()).toEqual(['apns']);
+    // The mark's TTL ran out: the index entry goes on the next read.
+    await services.redis.del(services.keys.projectKey(projectId, 'provider-health', 'apns'));
+    expect(await mine()).toEqual([]);
+    const index = await services.redis.smembers(services.keys.system('provider-health'));
+    expect(index.filter((m) => m.startsWith(projectId))).toEqual([]);
+  });
+
   it('lets new credentials through at once', async () => {
     await health.markUnhealthy(projectId, 'fcm', 'app/invalid-credential', 'old');
     expect(await health.skip(projectId, 'fcm', 'old')).not.toBeNull();
