@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npx tocsin …`: loads the TypeScript entry point in this same process (signals reach it).
+// The `tocsin` command (`npm run tocsin -- …` in a checkout, `npx tocsin …` where Tocsin is
+// installed as a package): loads the TypeScript entry point in this same process (signals reach it).
 import { register } from 'tsx/esm/api';
 
 register();
