@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, superAdminToken, uniqueSlug } from '../support/api.js';
+import { api, createTestProject, superAdminToken, type TestProject } from '../support/api.js';
 import { connectPusher, connected, eventually, nextEvent, subscribed } from '../support/gateway.js';
 import { startHub, type TestHub } from '../support/hub.js';
 
@@ -46,32 +46,15 @@ function sample(section: string, lang: string, index = 0): string {
   return block;
 }
 
-interface DocsProject {
-  id: string;
-  slug: string;
-  apiKey: string;
-  gateway: { appId: string; key: string; secret: string };
-  adminToken: string;
-}
-
 /** A project like the README walkthrough's: its admin, and a rule alerting the admin role. */
-async function docsProject(): Promise<DocsProject> {
-  const slug = uniqueSlug('docs');
-  const created = await api(
+async function docsProject(): Promise<TestProject> {
+  const project = await createTestProject(
     hub,
-    'POST',
-    '/api/v1/projects',
-    { name: 'Payments', slug, admin: { email: EMAIL, fullName: 'Ops', password: PASSWORD } },
-    { token: sa },
+    sa,
+    { name: 'Payments' },
+    { email: EMAIL, password: PASSWORD },
   );
-  expect(created.status).toBe(201);
-  const login = await api(hub, 'POST', '/api/v1/auth/login', {
-    email: EMAIL,
-    password: PASSWORD,
-    projectSlug: slug,
-  });
-  expect(login.status).toBe(200);
-  const adminToken = login.body.accessToken as string;
+  const { adminToken } = project;
   const roles = await api(hub, 'GET', '/api/v1/roles', undefined, { token: adminToken });
   const admin = roles.body.items.find((r: { name: string }) => r.name === 'admin');
   const rule = await api(
@@ -88,12 +71,11 @@ async function docsProject(): Promise<DocsProject> {
     { token: adminToken },
   );
   expect(rule.status).toBe(201);
-  const { project, apiKey, gateway } = created.body;
-  return { id: project.id, slug, apiKey, gateway, adminToken };
+  return project;
 }
 
 /** The doc's addresses and project slug replaced by the test hub's and the project's. */
-function local(text: string, project: DocsProject): string {
+function local(text: string, project: TestProject): string {
   const port = new URL(hub.apiUrl).port;
   return text
     .replaceAll('http://localhost:3000', hub.apiUrl)
@@ -105,7 +87,7 @@ function local(text: string, project: DocsProject): string {
 }
 
 /** The event arrived with the sample's payload, and its notification is in the admin's inbox. */
-async function expectAlerted(project: DocsProject, id: string): Promise<void> {
+async function expectAlerted(project: TestProject, id: string): Promise<void> {
   let event: any;
   await eventually(async () => {
     event = (await api(hub, 'GET', `/api/v1/events/${id}`, undefined, { token: project.adminToken })).body;
@@ -123,26 +105,26 @@ async function expectAlerted(project: DocsProject, id: string): Promise<void> {
 }
 
 /** Section 1's environment: the address and the project's API key, as its sh block exports them. */
-const producerEnv = (project: DocsProject) => ({
+const producerEnv = (project: TestProject) => ({
   ...process.env,
   TOCSIN_URL: hub.apiUrl,
   TOCSIN_API_KEY: project.apiKey,
 });
 
-async function sendWithCurl(project: DocsProject): Promise<string> {
+async function sendWithCurl(project: TestProject): Promise<string> {
   const script = local(sample('1.', 'sh'), project).replace('tk_…', project.apiKey);
   const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script]);
   expect(stdout).toMatch(/^\{"id":"[0-9a-f-]{36}"\}$/);
   return (JSON.parse(stdout) as { id: string }).id;
 }
 
-async function sendWithNode(project: DocsProject): Promise<string> {
+async function sendWithNode(project: TestProject): Promise<string> {
   const code = sample('1.', 'js');
   const { stdout } = await run('node', ['--input-type=module', '-e', code], { env: producerEnv(project) });
   return stdout.trim();
 }
 
-async function sendWithPython(project: DocsProject): Promise<string> {
+async function sendWithPython(project: TestProject): Promise<string> {
   const { stdout } = await run('python3', ['-c', sample('1.', 'python')], { env: producerEnv(project) });
   return stdout.trim();
 }

@@ -84,9 +84,12 @@ export async function createTestProject(
   hub: TestHub,
   saToken: string,
   extra: Record<string, unknown> = {},
+  /** The admin's credentials, when a test needs known ones (e.g. a doc's sample). */
+  credentials: { email?: string; password?: string } = {},
 ): Promise<TestProject> {
   const slug = uniqueSlug();
-  const adminEmail = `admin@${slug}.test`;
+  const adminEmail = credentials.email ?? `admin@${slug}.test`;
+  const adminPassword = credentials.password ?? ADMIN_PASSWORD;
   const res = await api(
     hub,
     'POST',
@@ -94,7 +97,7 @@ export async function createTestProject(
     {
       name: `Project ${slug}`,
       slug,
-      admin: { email: adminEmail, fullName: 'Project Admin', password: ADMIN_PASSWORD },
+      admin: { email: adminEmail, fullName: 'Project Admin', password: adminPassword },
       ...extra,
     },
     { token: saToken },
@@ -102,7 +105,7 @@ export async function createTestProject(
   expect(res.status).toBe(201);
   const login = await api(hub, 'POST', '/api/v1/auth/login', {
     email: adminEmail,
-    password: ADMIN_PASSWORD,
+    password: adminPassword,
     projectSlug: slug,
   });
   expect(login.status).toBe(200);
