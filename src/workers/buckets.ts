@@ -4,7 +4,7 @@
 // and then once per interval, so a project's first bucket is monitored within one interval.
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from '../core/log.js';
-import { bullConnection, QUEUE_NAMES } from '../core/queues.js';
+import { bullConnection, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
 import { checkProjectBuckets } from '../domain/buckets.js';
 import type { DomainDeps } from '../domain/deps.js';
 
@@ -25,9 +25,7 @@ export function startBucketMonitor(
     (job: Job<{ projectId: string }>) => checkProjectBuckets(deps, job.data.projectId),
     { connection, prefix: options.prefix },
   );
-  worker.on('failed', (job, err) => deps.log.warn({ err, jobId: job?.id }, 'Bucket monitor job failed'));
-  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'Bucket monitor worker error'));
-  queue.on('error', (err) => deps.log.warn({ err: err.message }, 'Bucket monitor queue error'));
+  logQueueEvents(deps.log, 'Bucket monitor', { worker, queue });
 
   const scheduled = new Set<string>();
   const sync = async () => {

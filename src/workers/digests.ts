@@ -7,7 +7,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Db } from '../core/db.js';
 import { uuidv7 } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
-import { bullConnection, QUEUE_NAMES } from '../core/queues.js';
+import { bullConnection, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
 import type { Suppression } from '../engine/suppression.js';
 import type { RecipientIndex } from '../domain/recipients.js';
 import { notificationInserts, toDispatch, type Dispatch, type NotificationDraft } from './notifications.js';
@@ -100,7 +100,6 @@ export function startDigestWorker(
     prefix: options.prefix,
     concurrency: 4,
   });
-  worker.on('failed', (job, err) => deps.log.warn({ err, jobId: job?.id }, 'Digest job failed'));
-  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'Digest worker error'));
+  logQueueEvents(deps.log, 'Digest', { worker });
   return worker;
 }

@@ -2,7 +2,7 @@
 // retention job and the backlog gauges, started once the database is prepared. Closing stops
 // reading, lets the batch and the jobs in hand finish, then releases the connections.
 import { Queue } from 'bullmq';
-import { bullConnection, QUEUE_NAMES } from '../core/queues.js';
+import { bullConnection, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
 import { createRedis } from '../core/redis.js';
 import { createSuppression } from '../engine/suppression.js';
 import type { DomainDeps } from '../domain/deps.js';
@@ -44,7 +44,7 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
     connection: bullConnection(bull.redisUrl),
     prefix: bull.prefix,
   });
-  digestQueue.on('error', (err) => log.warn({ err: err.message }, 'Digest queue error'));
+  logQueueEvents(log, 'Digest', { queue: digestQueue });
   const suppression = createSuppression(deps);
   const recipients = createRecipientIndex(deps);
   // Counters heal from MySQL by themselves: a failed increment must not hold back the ack.

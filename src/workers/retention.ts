@@ -5,9 +5,9 @@
 // scheduler is created, so deploying or restarting never starts with a burst of deletes;
 // `tocsin retention` runs it at once. Deletes are idempotent: a run cut short (a shutdown stops it
 // after the current batch, or a failure) leaves the rest to the next one.
-import { Queue, Worker } from 'bullmq';
+import { Worker, type Queue } from 'bullmq';
 import type { Logger } from '../core/log.js';
-import { bullConnection, QUEUE_NAMES } from '../core/queues.js';
+import { bullConnection, createQueue, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { applyRetentionToAll, type RetentionReport } from '../domain/retention.js';
 
@@ -52,8 +52,7 @@ export function startRetentionJob(
   deps: Pick<DomainDeps, 'db' | 'redis' | 'keys'> & { log: Logger },
   options: { redisUrl: string; prefix: string; intervalMs: number },
 ): { scheduled: Promise<void>; close(): Promise<void> } {
-  const connection = bullConnection(options.redisUrl);
-  const queue = new Queue(QUEUE_NAMES.retention, { connection, prefix: options.prefix });
+  const queue = createQueue(QUEUE_NAMES.retention, options);
   // Closing stops a run after its current batch, so a shutdown never waits on a long run.
   const stopping = new AbortController();
   const worker = new Worker(
@@ -63,11 +62,9 @@ export function startRetentionJob(
       deps.log.info(summary, 'Retention run finished');
       return summary; // kept with the completed job, for operators looking at the queue
     },
-    { connection, prefix: options.prefix },
+    { connection: bullConnection(options.redisUrl), prefix: options.prefix },
   );
-  worker.on('failed', (job, err) => deps.log.warn({ err, jobId: job?.id }, 'Retention job failed'));
-  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'Retention worker error'));
-  queue.on('error', (err) => deps.log.warn({ err: err.message }, 'Retention queue error'));
+  logQueueEvents(deps.log, 'Retention', { worker, queue });
 
   // While Redis is away this waits for it (no retry limit on this connection).
   const scheduled = schedule(queue, options.intervalMs).catch((err: unknown) =>
