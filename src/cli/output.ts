@@ -25,3 +25,15 @@ export function table(rows: string[][]): string {
     )
     .join('\n');
 }
+
+/** One page of a listing: a table, "No <noun>." when empty, and a hint when it holds only part. */
+export function sayPage<T>(
+  page: { items: readonly T[]; total: number },
+  noun: string,
+  header: string[],
+  row: (item: T) => string[],
+): void {
+  if (!page.items.length) return say(`No ${noun}.`);
+  say(table([header, ...page.items.map(row)]));
+  if (page.total > page.items.length) say(`(${page.items.length} of ${page.total}; narrow with --search)`);
+}

@@ -3,7 +3,7 @@
 import type { Services } from '../services.js';
 import * as projects from '../domain/projects.js';
 import type { Principal } from '../domain/principal.js';
-import { CliError, EXIT, say, table } from './output.js';
+import { CliError, EXIT, say, sayPage } from './output.js';
 
 const operator: Principal = { kind: 'system' };
 
@@ -57,17 +57,14 @@ export async function projectList(
     search: options.search,
     status,
   });
-  if (!page.items.length) {
-    say('No projects.');
-    return EXIT.ok;
-  }
-  say(
-    table([
-      ['ID', 'SLUG', 'NAME', 'STATUS', 'KEY PREFIX', 'CREATED'],
-      ...page.items.map((p) => [p.id, p.slug, p.name, p.status, p.apiKeyPrefix, p.createdAt.toISOString()]),
-    ]),
-  );
-  if (page.total > page.items.length) say(`(${page.items.length} of ${page.total}; narrow with --search)`);
+  sayPage(page, 'projects', ['ID', 'SLUG', 'NAME', 'STATUS', 'KEY PREFIX', 'CREATED'], (p) => [
+    p.id,
+    p.slug,
+    p.name,
+    p.status,
+    p.apiKeyPrefix,
+    p.createdAt.toISOString(),
+  ]);
   return EXIT.ok;
 }
 

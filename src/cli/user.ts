@@ -4,7 +4,7 @@
 import type { Principal } from '../domain/principal.js';
 import * as users from '../domain/users.js';
 import type { Services } from '../services.js';
-import { CliError, EXIT, say, table } from './output.js';
+import { CliError, EXIT, say, sayPage } from './output.js';
 import { resolveProjectId } from './project.js';
 
 const operator: Principal = { kind: 'system' };
@@ -33,24 +33,14 @@ export async function userList(
     status: options.status as (typeof STATUSES)[number] | undefined,
     search: options.search,
   });
-  if (!page.items.length) {
-    say('No users.');
-    return EXIT.ok;
-  }
-  say(
-    table([
-      ['ID', 'EMAIL', 'NAME', 'STATUS', 'ROLES', 'CREATED'],
-      ...page.items.map((u) => [
-        u.id,
-        u.email ?? '',
-        u.fullName,
-        u.status,
-        u.roles.map((r) => r.name).join(',') || '-',
-        u.createdAt.toISOString(),
-      ]),
-    ]),
-  );
-  if (page.total > page.items.length) say(`(${page.items.length} of ${page.total}; narrow with --search)`);
+  sayPage(page, 'users', ['ID', 'EMAIL', 'NAME', 'STATUS', 'ROLES', 'CREATED'], (u) => [
+    u.id,
+    u.email ?? '',
+    u.fullName,
+    u.status,
+    u.roles.map((r) => r.name).join(',') || '-',
+    u.createdAt.toISOString(),
+  ]);
   return EXIT.ok;
 }
 
