@@ -86,7 +86,12 @@ export function createProviderHealth(deps: {
         const at = m.lastIndexOf(':');
         return { projectId: m.slice(0, at), provider: m.slice(at + 1) as Provider };
       });
-      const exists = await Promise.all(marked.map((m) => redis.exists(key(m.projectId, m.provider))));
+      const check = redis.pipeline();
+      for (const m of marked) check.exists(key(m.projectId, m.provider));
+      const exists = ((await check.exec()) ?? []).map(([err, found]) => {
+        if (err) throw err; // unknown is not expired: keep the index entry
+        return found === 1;
+      });
       // A mark that expired (project gone, provider removed) leaves the index here.
       const expired = marked.filter((_, i) => !exists[i]).map((m) => member(m.projectId, m.provider));
       if (expired.length) await redis.srem(registry, ...expired);
