@@ -8,7 +8,8 @@ import type { DomainDeps } from '../domain/deps.js';
 import { errorHandler, notFoundHandler, sendError } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { requestMetrics } from './middleware/metrics.js';
-import { createRouter, mountDocs } from './openapi.js';
+import { createRouter, mountDocs, OPENAPI_PATH } from './openapi.js';
+import { docsRoutes } from './routes/docs.js';
 import { authRoutes } from './routes/auth.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
@@ -39,7 +40,8 @@ export function createApiApp(deps: ApiDeps) {
   const app = createRouter();
   app.use('*', requestContext());
   app.use('*', requestMetrics(deps.metrics));
-  app.use('*', secureHeaders());
+  // Not overwriting: /files and /docs set their own resource and content policies.
+  app.use('*', secureHeaders({ overwrite: false }));
   app.use(
     '*',
     cors({
@@ -103,6 +105,7 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/', pusherRoutes(createGatewayApi(deps)));
   describePusherApi(app.openAPIRegistry);
   mountDocs(app, config.http.publicUrl);
+  app.route('/', docsRoutes(OPENAPI_PATH));
   return app;
 }
 

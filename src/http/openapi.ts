@@ -1,8 +1,7 @@
 // OpenAPI plumbing shared by every route module: the router factory (validation failures
 // become our 400 error body), the error and pagination schemas, security schemes, and the
-// document + Swagger UI.
+// document (Swagger UI renders it: routes/docs.ts).
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { errorBody } from './middleware/errors.js';
 import type { AppEnv } from './middleware/request-context.js';
 
@@ -105,6 +104,8 @@ export const security = {
   },
 };
 
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
 export function mountDocs(app: Router, publicUrl: string): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -124,7 +125,7 @@ export function mountDocs(app: Router, publicUrl: string): void {
     name: 'X-API-Key',
     description: "A project's API key (tk_…), shown once when the project is created or its key regenerated.",
   });
-  app.doc31('/api/v1/openapi.json', {
+  app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',
     info: {
       title: 'Tocsin API',
@@ -134,5 +135,4 @@ export function mountDocs(app: Router, publicUrl: string): void {
     },
     servers: [{ url: publicUrl }],
   });
-  app.get('/docs', swaggerUI({ url: '/api/v1/openapi.json' }));
 }
