@@ -46,6 +46,8 @@ export interface ConsumerDeps {
     entry: StreamEntry,
     failure: { error: Error; attempts: number; final: boolean },
   ): Promise<void>;
+  /** After the acknowledgement: these events are stored or dead-lettered. */
+  onSettled(projectId: string, eventIds: string[]): Promise<void>;
 }
 
 export interface Consumer {
@@ -104,11 +106,21 @@ export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Con
     }
     if (done.length === 0) return;
     const ack = redis.multi().xack(stream, CONSUMER_GROUP, ...done);
+    const settled: string[] = [];
     for (const { entryId, fields } of entries) {
       const eventId = entryIdentity(fields).id;
-      if (done.includes(entryId) && eventId) ack.del(keys.queuedEvent(projectId, eventId));
+      if (done.includes(entryId) && eventId) {
+        ack.del(keys.queuedEvent(projectId, eventId));
+        settled.push(eventId);
+      }
     }
     await ack.exec();
+    if (settled.length) {
+      // Only waiting callers hear it; one that misses it finds the event settled at its deadline.
+      await deps
+        .onSettled(projectId, settled)
+        .catch((err: unknown) => log.warn({ err, projectId }, 'Could not announce settled events'));
+    }
   }
 
   /** Records the failure; past the last attempt, moves the entry to the dead-letter stream. */

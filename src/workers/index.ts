@@ -70,6 +70,7 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
       metrics: deps.metrics,
       process: (projectId, entries, options) => processEntries(pipeline, projectId, entries, options),
       recordFailure: (projectId, entry, failure) => recordFailure(deps, projectId, entry, failure),
+      onSettled: (projectId, eventIds) => deps.bus.publish({ type: 'events.settled', projectId, eventIds }),
     },
     { maxAttempts: config.pipeline.maxAttempts, claimIdleMs: config.pipeline.claimIdleMs, ...overrides },
   );

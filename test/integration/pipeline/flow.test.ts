@@ -129,6 +129,60 @@ describe('POST /events → notification', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
+  it('with ?wait= answers 200 processed once the notification is in the inbox', async () => {
+    const [member] = await addUsers(hub, project.id, project.roles.member, 1);
+    await createRule(hub, project, {
+      condition: 'event.type == "wait.for.me"',
+      targetRoles: [project.roles.member],
+      title: 'Waited for',
+    });
+    const res = await api(
+      hub,
+      'POST',
+      '/api/v1/events?wait=30',
+      { type: 'wait.for.me', payload: {} },
+      {
+        apiKey: project.apiKey,
+      },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ id: expect.any(String), status: 'processed' });
+    // No waiting here: the answer came after the commit.
+    const receipt = await hub.running.db.forProject(project.id).notificationReceipt.findFirst({
+      where: { userId: member, notification: { eventId: res.body.id } },
+      include: { notification: { select: { title: true } } },
+    });
+    expect(receipt?.notification.title).toBe('Waited for');
+
+    // An idempotent repeat of a settled event answers at once.
+    const key = { 'Idempotency-Key': `wait-${res.body.id}` };
+    const first = await api(
+      hub,
+      'POST',
+      '/api/v1/events?wait=30',
+      { type: 'x', payload: {} },
+      {
+        apiKey: project.apiKey,
+        headers: key,
+      },
+    );
+    const started = Date.now();
+    const again = await api(
+      hub,
+      'POST',
+      '/api/v1/events?wait=30',
+      { type: 'x', payload: {} },
+      {
+        apiKey: project.apiKey,
+        headers: key,
+      },
+    );
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ id: first.body.id, status: 'processed' });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('stores an event no rule matches as processed, without notifications', async () => {
     const res = await postEvent(hub, project, { type: 'nothing.matches', payload: {} });
     const db = hub.running.db.forProject(project.id);
