@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The `tocsin` command line. Exit codes: 0 ok, 1 failure, 64 usage, 69 unavailable, 78 config.
+// First import: .env is read before any other module runs.
+import './core/load-env-file.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { createLogger } from './core/log.js';
