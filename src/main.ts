@@ -4,7 +4,7 @@
 import './core/load-env-file.js';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './core/config.js';
-import { createLogger } from './core/log.js';
+import { createLogger, prettyOutput } from './core/log.js';
 import { migrate, migrationStatus } from './core/migrate.js';
 import { handleShutdownSignals, runClosers } from './core/shutdown.js';
 import { doctor } from './cli/doctor.js';
@@ -144,7 +144,10 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const config = configOrExit();
       const roles = parseRoles(values.role);
-      const log = createLogger({ level: config.logLevel });
+      const log = createLogger(
+        { level: config.logLevel },
+        prettyOutput({ env: config.env, isTTY: process.stdout.isTTY }),
+      );
       const running = await startTocsin({ config, roles, log });
       handleShutdownSignals({ closers: () => running.closers, timeoutMs: config.shutdownTimeoutMs, log });
       void running.prepared.then(() => {
