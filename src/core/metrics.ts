@@ -106,7 +106,7 @@ export function createMetrics() {
       registers,
     }),
     escalationLateness: new Histogram({
-      name: 'tocsin_escalation_step_lateness_seconds',
+      name: 'tocsin_escalation_lateness_seconds',
       help: 'From when an escalation step was due to when it fired',
       buckets: LATENCY_BUCKETS,
       registers,
