@@ -12,6 +12,7 @@ import { CliError, EXIT, say } from './cli/output.js';
 import { projectCreate, projectList, projectRotateKey, resolveProjectId } from './cli/project.js';
 import { applyRetention, applyRetentionToAll } from './domain/retention.js';
 import { ruleTest } from './cli/rule.js';
+import { scheduleWho } from './cli/schedule.js';
 import { userApprove, userList } from './cli/user.js';
 import { createServices, type Services } from './services.js';
 import { ROLES, startTocsin, type Role } from './start.js';
@@ -29,6 +30,8 @@ Commands:
                                           make a pending registration active with these roles (default member)
   rule test --condition C (--event JSON | --event-file PATH)
                                           evaluate a condition against a sample event (exit 0 if it matches)
+  schedule who --project <id|slug> [--at ISO-TIME]
+                                          who is on call in each of the project's schedules (default: now)
   retention [--project <id|slug>] [--dry-run]
                                           delete data older than each project's retention settings
   doctor                                  check configuration, MySQL, Redis, migrations and ports
@@ -49,6 +52,7 @@ const OPTIONS = {
   project: { type: 'string' },
   roles: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  at: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -140,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
     say(USAGE);
     return EXIT.ok;
   }
-  switch (`${command}${sub && ['project', 'user'].includes(command) ? ` ${sub}` : ''}`) {
+  switch (`${command}${sub && ['project', 'user', 'schedule'].includes(command) ? ` ${sub}` : ''}`) {
     case 'start': {
       const config = configOrExit();
       const roles = parseRoles(values.role);
@@ -186,6 +190,8 @@ async function main(argv: string[]): Promise<number> {
     case 'rule':
       if (sub !== 'test') throw new CliError(`Unknown command "rule ${sub ?? ''}".\n\n${USAGE}`, EXIT.usage);
       return ruleTest({ condition: values.condition, event: values.event, eventFile: values['event-file'] });
+    case 'schedule who':
+      return withServices((s) => scheduleWho(s, { project: values.project, at: values.at }));
     case 'retention':
       return withServices(async (s) => {
         const options = { dryRun: values['dry-run'], onProgress: say };

@@ -99,6 +99,18 @@ export function createMetrics() {
       labelNames: ['project', 'direction'] as const,
       registers,
     }),
+    alertsUnrouted: new Counter({
+      name: 'tocsin_alerts_unrouted_total',
+      help: 'Alert steps and reminders that reached nobody (no active user in any target, or a schedule gap)',
+      labelNames: ['project'] as const,
+      registers,
+    }),
+    escalationLateness: new Histogram({
+      name: 'tocsin_escalation_lateness_seconds',
+      help: 'From when an escalation step was due to when it fired',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
   };
 }
 

@@ -12,8 +12,9 @@ import type { SuppressionLimit } from '../engine/suppression.js';
 import { compileTemplate } from '../engine/template.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import type { Principal } from './principal.js';
+import { checkRuleAlerting, type RuleAlert, type RuleAlerting } from './alerting/rule-alert.js';
 
-export interface RuleFields {
+export interface RuleFields extends RuleAlerting {
   name: string;
   description?: string | null;
   condition: string;
@@ -42,6 +43,9 @@ const ruleSelect = {
   priority: true,
   active: true,
   suppression: true,
+  targetSchedules: true,
+  alert: true,
+  escalationPolicyId: true,
   createdBy: true,
   createdAt: true,
   updatedAt: true,
@@ -55,6 +59,8 @@ export function ruleView(row: RuleRow) {
     targetRoles: row.targetRoles as string[],
     action: row.action as Record<string, unknown> | null,
     suppression: row.suppression as Partial<SuppressionLimit> | null,
+    targetSchedules: (row.targetSchedules as string[] | null) ?? [],
+    alert: row.alert as RuleAlert | null,
   };
 }
 
@@ -79,6 +85,12 @@ function checkExpressions(fields: Partial<RuleFields>): void {
   if (condition !== undefined) compiled('invalid_condition', 'condition', () => compileCondition(condition));
   if (title !== undefined) compiled('invalid_template', 'title', () => compileTemplate(title));
   if (body !== undefined) compiled('invalid_template', 'body', () => compileTemplate(body));
+  const { alert } = fields;
+  if (alert) compiled('invalid_template', 'alert.dedupKey', () => compileTemplate(alert.dedupKey));
+  if (alert?.resolveWhen) {
+    const resolveWhen = alert.resolveWhen;
+    compiled('invalid_condition', 'alert.resolveWhen', () => compileCondition(resolveWhen));
+  }
 }
 
 async function checkReferences(db: ProjectDb, fields: Partial<RuleFields>): Promise<void> {
@@ -118,6 +130,9 @@ function toData(fields: Partial<RuleFields>) {
     priority: fields.priority,
     active: fields.active,
     suppression: json(fields.suppression),
+    targetSchedules: fields.targetSchedules ? [...new Set(fields.targetSchedules)] : undefined,
+    alert: json(fields.alert),
+    escalationPolicyId: fields.escalationPolicyId,
   };
 }
 
@@ -130,6 +145,7 @@ export async function createRule(
   checkExpressions(fields);
   const db = deps.db.forProject(projectId);
   await checkReferences(db, fields);
+  await checkRuleAlerting(db, fields, true);
   const row = await db.rule.create({
     data: {
       ...toData(fields),
@@ -213,6 +229,7 @@ export async function updateRule(
   const db = deps.db.forProject(projectId);
   await findRule(db, id);
   await checkReferences(db, fields);
+  await checkRuleAlerting(db, fields, false);
   const row = await db.rule.update({ where: { id }, data: toData(fields), select: ruleSelect });
   await announceRulesChanged(deps, projectId);
   deps.audit.record({

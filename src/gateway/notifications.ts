@@ -4,8 +4,10 @@
 // (`tocsin:ack` with `{ id }`).
 import { AppError } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
+import { deliverableWhere } from '../domain/alerting/alerts.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { acknowledgeNotification, inboxItem, withNotification } from '../domain/notifications.js';
+import { handleAlertEvent } from './alert-events.js';
 import type { GatewayHooks } from './hooks.js';
 
 export const ACK_EVENT = 'tocsin:ack';
@@ -56,6 +58,7 @@ export function notificationHooks(
           acknowledgedAt: null,
           hiddenAt: null,
           createdAt: { gte: new Date(Date.now() - REPLAY_WINDOW_MS) },
+          ...deliverableWhere,
         },
         include: withNotification,
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
@@ -87,6 +90,7 @@ export function notificationHooks(
       return [...replayed, { event: REPLAY_TRUNCATED_EVENT, data: JSON.stringify(notice) }];
     },
     customEvent(projectId, _socketId, userId, event, data) {
+      if (handleAlertEvent(deps, projectId, userId, event, data)) return true;
       const id = (data as { id?: unknown } | null)?.id;
       if (event !== ACK_EVENT || !userId || typeof id !== 'string' || !UUID_PATTERN.test(id)) return false;
       acknowledging(() => acknowledgeNotification(deps, projectId, userId, id)).catch((err: unknown) => {

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { bullConnection, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
 import { createRedis } from '../core/redis.js';
 import { createSuppression } from '../engine/suppression.js';
+import { recordAlertEvents } from '../domain/alerting/alerts.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createRecipientIndex } from '../domain/recipients.js';
 import { incrementUnread } from '../domain/unread.js';
@@ -12,6 +13,7 @@ import { startBacklogGauges } from './backlog.js';
 import { startBucketMonitor, type BucketMonitor } from './buckets.js';
 import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
 import { createDigestScheduler, startDigestWorker } from './digests.js';
+import { startEscalation, type Escalation } from './escalation.js';
 import { busDispatch, type Dispatch } from './notifications.js';
 import { recordFailure } from './failures.js';
 import { processEntries, type PipelineDeps } from './pipeline.js';
@@ -21,6 +23,7 @@ import { startRetentionJob } from './retention.js';
 export interface Workers {
   consumer: Consumer;
   bucketMonitor: BucketMonitor;
+  escalation: Escalation;
   close(): Promise<void>;
 }
 
@@ -52,8 +55,13 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
     incrementUnread(deps, projectId, userIds).catch((err: unknown) =>
       log.warn({ err: (err as Error).message, projectId }, 'Unread counters not incremented'),
     );
+  const escalation = startEscalation({ ...deps, recipients, dispatch, onReceipts });
   const pipeline: PipelineDeps = {
     ...deps,
+    alerts: {
+      record: (projectId, matches) => recordAlertEvents(deps, projectId, matches),
+      kick: () => escalation.kick(),
+    },
     rules: createProjectRulesCache(deps),
     recipients,
     suppression,
@@ -84,8 +92,10 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
   return {
     consumer,
     bucketMonitor,
+    escalation,
     async close() {
       await consumer.close();
+      await escalation.close();
       await Promise.all([digestWorker.close(), bucketMonitor.close(), retention.close(), backlog.close()]);
       await digestQueue.close();
       await reader.quit().catch(() => reader.disconnect());

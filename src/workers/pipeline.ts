@@ -10,10 +10,18 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { VersionedCache } from '../engine/cache.js';
 import type { Suppression, SuppressionCheck } from '../engine/suppression.js';
+import type { AlertMatch } from '../domain/alerting/alerts.js';
 import { decodeEntry, type StreamEvent } from '../domain/events.js';
 import type { RecipientIndex } from '../domain/recipients.js';
 import type { DigestScheduler } from './digests.js';
-import { notificationInserts, toDispatch, type Dispatch, type NotificationDraft } from './notifications.js';
+import {
+  cutBody,
+  cutTitle,
+  notificationInserts,
+  toDispatch,
+  type Dispatch,
+  type NotificationDraft,
+} from './notifications.js';
 import type { PipelineRule, ProjectRules } from './project-rules.js';
 
 export interface StreamEntry {
@@ -35,6 +43,8 @@ export interface PipelineDeps {
   digests: DigestScheduler;
   /** Told which users got new receipts, after the commit (unread counters). */
   onReceipts?: (projectId: string, userIds: string[]) => Promise<void>;
+  /** Alert rules' matches are recorded before the events are written; `kick` after the commit. */
+  alerts?: { record(projectId: string, matches: AlertMatch[]): Promise<void>; kick(): void };
 }
 
 /** What one event turns into. */
@@ -84,17 +94,19 @@ export async function processEntries(
   const pending = decoded.filter((d) => !finished.includes(d));
   if (pending.length === 0) return results;
 
-  const { ruleSet } = await deps.rules.get(projectId);
+  const { ruleSet, alertRules } = await deps.rules.get(projectId);
   const matches = pending.map((d) => ({ ...d, ...ruleSet.match(d.event) }));
   const evaluated = matches.reduce((sum, m) => sum + m.evaluated, 0);
   deps.metrics.ruleEvaluations.inc({ project: projectId }, evaluated);
-  const decisions = await suppress(deps, projectId, matches, options.redelivered);
+  // Rules that open alerts page through their alert (deduplicated there), not one-off notifications.
+  const notifying = matches.map((m) => ({ ...m, rules: m.rules.filter((rule) => !rule.alerting) }));
+  const decisions = await suppress(deps, projectId, notifying, options.redelivered);
 
   let next = 0;
   const outcomes: Outcome[] = [];
-  for (const { entryId, event, rules } of matches) {
+  for (const [i, { entryId, event, rules }] of matches.entries()) {
     const drafts: NotificationDraft[] = [];
-    for (const rule of rules) {
+    for (const rule of notifying[i]!.rules) {
       if (decisions[next++]!.suppressed) continue;
       drafts.push(draftFor(rule, event, await deps.recipients.resolve(projectId, rule.targetRoles)));
     }
@@ -107,6 +119,9 @@ export async function processEntries(
       drafts,
     });
   }
+
+  const alerting = alertMatches(matches, alertRules);
+  if (alerting.length) await deps.alerts?.record(projectId, alerting);
 
   // One transaction for the batch; if it fails, each event alone, so one bad event cannot
   // hold back the others.
@@ -140,7 +155,34 @@ export async function processEntries(
     await deps.dispatch(projectId, toDispatch(drafts));
     results.push(...group.outcomes.map(({ entryId }) => ({ entryId, ok: true as const })));
   }
+  if (alerting.length) deps.alerts?.kick();
   return results;
+}
+
+/**
+ * Each event against the rules that open alerts: one whose resolveWhen holds resolves the open
+ * alert of its dedup key; one the rule matched opens or updates it.
+ */
+function alertMatches(
+  matches: ReadonlyArray<{ event: StreamEvent; rules: PipelineRule[] }>,
+  alertRules: readonly PipelineRule[],
+): AlertMatch[] {
+  return matches.flatMap(({ event, rules }) =>
+    alertRules.flatMap((rule) => {
+      const resolving = rule.alerting!.resolveWhen?.evaluate(event) ?? false;
+      if (!resolving && !rules.some((matched) => matched.id === rule.id)) return [];
+      return [
+        {
+          event,
+          rule,
+          resolving,
+          dedupKey: rule.alerting!.dedupKey.render(event),
+          title: cutTitle(rule.titleTemplate.render(event)),
+          body: cutBody(rule.bodyTemplate.render(event)),
+        },
+      ];
+    }),
+  );
 }
 
 /** One decision per (event, matched rule), in order; schedules the digest of each new period. */

@@ -26,6 +26,19 @@ const Suppression = z
     example: { maxMatches: 5, windowSeconds: 60 },
   });
 
+const RuleAlert = z
+  .object({
+    dedupKey: z.string().max(500).openapi({
+      description: 'Template over the event; events with the same key update one open alert',
+      example: '{{event.payload.account}}',
+    }),
+    resolveWhen: z.string().min(1).max(10_000).nullable().optional().openapi({
+      description: 'A condition over later events that resolves the open alert of their dedup key',
+      example: 'event.type == "transfer.succeeded"',
+    }),
+  })
+  .openapi('RuleAlert', { description: 'Open an alert (docs/alerting.md) instead of one-off notifications' });
+
 const RuleSchema = z
   .object({
     id: z.string(),
@@ -40,6 +53,9 @@ const RuleSchema = z
     priority: z.number().int(),
     active: z.boolean(),
     suppression: Suppression.nullable(),
+    targetSchedules: z.array(z.string()),
+    alert: RuleAlert.nullable(),
+    escalationPolicyId: z.string().nullable(),
     createdBy: z.string().nullable(),
     createdAt: z.date(),
     updatedAt: z.date(),
@@ -54,11 +70,20 @@ const ruleFields = {
     description: 'A condition over the event (see docs/rules.md)',
     example: 'event.type == "transfer.failed" && event.payload.amount > 10000',
   }),
-  targetRoles: z
+  targetRoles: z.array(z.uuid()).max(50).openapi({
+    description: 'Role ids whose active users are alerted (a new rule names roles, schedules or a policy)',
+  }),
+  targetSchedules: z
     .array(z.uuid())
-    .min(1)
-    .max(50)
-    .openapi({ description: 'Role ids whose active users are alerted' }),
+    .max(20)
+    .optional()
+    .openapi({ description: 'Schedule ids whose on-call users are alerted' }),
+  alert: RuleAlert.nullable().optional(),
+  escalationPolicyId: z
+    .uuid()
+    .nullable()
+    .optional()
+    .openapi({ description: 'Page through this policy (the rule then opens alerts)' }),
   title: z.string().min(1).max(200).openapi({
     description: 'Template: `{{event.payload.x}}` placeholders are filled from the event',
     example: 'Transfer of {{event.payload.amount}} failed',

@@ -144,7 +144,8 @@ describe('POST /api/v1/rules', () => {
       { ...base, targetRoles: [] },
       as(project.adminToken),
     );
-    expectError(empty, 400, 'validation_failed');
+    // No roles, schedules or policy: the rule would reach nobody.
+    expectError(empty, 400, 'no_targets');
   });
 
   it('accepts a sound of the project', async () => {
