@@ -31,7 +31,14 @@ export async function recordFailure(
     error: failure.error.message.slice(0, ERROR_MAX),
     processedAt: failure.final ? new Date() : null,
   };
-  await deps.db
-    .forProject(projectId)
-    .event.upsert({ where: { id }, create: { ...columns, ...state }, update: state });
+  const db = deps.db.forProject(projectId);
+  // Only a `received` row moves on: a failed (dead-lettered) or processed event is final, even
+  // when another consumer, with its own maxAttempts, claimed the entry before its acknowledgement.
+  const updated = await db.event.updateMany({ where: { id, status: 'received' }, data: state });
+  if (updated.count > 0) return;
+  try {
+    await db.event.create({ data: { ...columns, ...state } });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'P2002') throw err; // the row exists, final
+  }
 }

@@ -270,6 +270,28 @@ describe('reading and changing projects', () => {
     expect(deleted.body.total).toBe(1);
   });
 
+  it("refuses a disabled or deleted project's API key over HTTP", async () => {
+    const sendEvent = (apiKey: string) =>
+      api(hub, 'POST', '/api/v1/events', { type: 'probe', payload: {} }, { apiKey });
+    const disabled = await createTestProject(hub, sa);
+    const deleted = await createTestProject(hub, sa);
+    expect((await sendEvent(disabled.apiKey)).status).toBe(202);
+    expect((await sendEvent(deleted.apiKey)).status).toBe(202);
+    const patch = await api(
+      hub,
+      'PUT',
+      `/api/v1/projects/${disabled.id}`,
+      { status: 'disabled' },
+      { token: sa },
+    );
+    expect(patch.status).toBe(200);
+    expect(
+      (await api(hub, 'DELETE', `/api/v1/projects/${deleted.id}`, undefined, { token: sa })).status,
+    ).toBe(204);
+    expectError(await sendEvent(disabled.apiKey), 401, 'project_disabled');
+    expectError(await sendEvent(deleted.apiKey), 401, 'project_disabled');
+  });
+
   it('audits a super admin acting inside a project', async () => {
     const res = await api(hub, 'POST', '/api/v1/auth/logout', undefined, {
       token: await superAdminToken(hub),

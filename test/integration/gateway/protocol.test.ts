@@ -188,6 +188,23 @@ describe('channels', () => {
     socket.ws.close();
   });
 
+  it("refuses a signed-in user another user's #server-to-user channel", async () => {
+    const socket = rawSocket(hub.gatewayPort, appPath(project.key));
+    const signin = pusherServer('http://127.0.0.1:1', project).authenticateUser(await socket.socketId(), {
+      id: 'dave',
+    });
+    socket.send({ event: 'pusher:signin', data: signin });
+    await socket.next((f) => f.event === 'pusher:signin_success', 'sign-in');
+    socket.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-carol' } });
+    const refusal = await socket.next((f) => f.event === 'pusher:error', 'refusal');
+    expect(refusal).toMatchObject({ channel: '#server-to-user-carol', data: { code: 4009 } });
+    socket.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-dave' } });
+    const own = await socket.next((f) => f.event === 'pusher_internal:subscription_succeeded', 'own channel');
+    expect(own.channel).toBe('#server-to-user-dave');
+    expect(socket.frames.filter((f) => f.event === 'pusher_internal:subscription_succeeded')).toHaveLength(1);
+    socket.ws.close();
+  });
+
   it('limits channels per connection', async () => {
     const limited = await createGatewayProject(hub.running.services, {
       settings: { gateway: { maxChannelsPerConnection: 2 } },
