@@ -23,7 +23,15 @@ export type BusMessage =
       /** The sender of a client event on a presence channel (Pusher adds `user_id`). */
       userId?: string;
     }
-  | { type: 'gateway.terminate'; projectId: string; userId: string };
+  | {
+      type: 'gateway.terminate';
+      projectId: string;
+      userId: string;
+      /** Sockets signed for the user that may not name them (see domain/user-sockets.ts). */
+      socketIds?: string[];
+      /** Close with a code that has the client reconnect and re-authorize (4200), not 4009. */
+      reconnect?: boolean;
+    };
 
 export type BusMessageType = BusMessage['type'];
 type Handler<T extends BusMessageType> = (message: Extract<BusMessage, { type: T }>) => void;

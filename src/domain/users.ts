@@ -6,6 +6,7 @@ import { UUID_PATTERN } from '../core/ids.js';
 import type { Prisma, ProjectDb } from '../core/db.js';
 import { loadUserAccess } from './access.js';
 import { revokeUserSessions } from './auth.js';
+import { closeUserSockets } from './user-sockets.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import { actorOf, type Principal } from './principal.js';
 
@@ -175,7 +176,10 @@ export async function setUserStatus(
   }
   if (user.status === status) return userView(user);
   await db.user.updateMany({ where: { id: userId, status: { not: 'pending' } }, data: { status } });
-  if (status === 'suspended') await revokeUserSessions(deps, projectId, userId);
+  if (status === 'suspended') {
+    await revokeUserSessions(deps, projectId, userId);
+    await closeUserSockets(deps, projectId, userId, 'revoked');
+  }
   await announceRecipients(deps, projectId);
   deps.audit.record({
     projectId,

@@ -133,9 +133,13 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     bus.on('gateway.publish', (m) =>
       local.publish(m.projectId, m.channel, encode(m.event, m.data, m.channel, m.userId), m.excludeSocketId),
     ),
-    bus.on('gateway.terminate', ({ projectId, userId }) => {
+    bus.on('gateway.terminate', ({ projectId, userId, socketIds = [], reconnect }) => {
+      const signed = new Set(socketIds);
       for (const ws of local.ofProject(projectId)) {
-        if (ws.getUserData().userId === userId) ws.end(CLOSE.unauthorized, 'Connections terminated');
+        const state = ws.getUserData();
+        if (state.userId !== userId && !signed.has(state.socketId)) continue;
+        if (reconnect) ws.end(CLOSE.serverShutdown, 'Reconnect: your access changed');
+        else ws.end(CLOSE.unauthorized, 'Connections terminated');
       }
     }),
     apps.onChange((projectId, app) => {
