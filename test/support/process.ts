@@ -22,12 +22,14 @@ export interface TocsinProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function runTocsin(args: string[], env: Record<string, string> = {}): TocsinProcess {
+/** `input`, when given, is piped to the command's stdin (then closed). */
+export function runTocsin(args: string[], env: Record<string, string> = {}, input?: string): TocsinProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...testEnv(), LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (input !== undefined) child.stdin!.end(input);
   let output = '';
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {
