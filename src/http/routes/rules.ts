@@ -46,6 +46,13 @@ const RuleSchema = z
   })
   .openapi('Rule');
 
+const Title = z.string().min(1).max(200).openapi({
+  description:
+    'Template: `{{event.payload.x}}` placeholders are filled from the event; a placeholder left open is a 400 `invalid_template`',
+  example: 'Transfer of {{event.payload.amount}} failed',
+});
+const Body = z.string().min(1).max(2000);
+
 const ruleFields = {
   name: z.string().trim().min(1).max(120),
   description: z.string().max(500).nullable().optional(),
@@ -55,15 +62,18 @@ const ruleFields = {
     example: 'event.type == "transfer.failed" && event.payload.amount > 10000',
   }),
   targetRoles: z
-    .array(z.uuid())
+    .array(z.string().min(1).max(64))
     .min(1)
     .max(50)
-    .openapi({ description: 'Role ids whose active users are alerted' }),
-  title: z.string().min(1).max(200).openapi({
-    description: 'Template: `{{event.payload.x}}` placeholders are filled from the event',
-    example: 'Transfer of {{event.payload.amount}} failed',
-  }),
-  body: z.string().min(1).max(2000),
+    .openapi({
+      description:
+        'Roles whose active users are alerted, each by id or by name (e.g. `member`, as channel auth names them). ' +
+        'Names are resolved when the rule is saved (an unknown one is a 400 `unknown_role` naming it); ' +
+        'the rule stores, and reads return, role ids.',
+      example: ['member'],
+    }),
+  title: Title,
+  body: Body,
   action: z.record(z.string(), z.unknown()).nullable().optional(),
   soundId: z.uuid().nullable().optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
@@ -100,6 +110,8 @@ const TestRule = z
   .object({
     condition: z.string().min(1).max(10_000).optional(),
     ruleId: z.uuid().optional(),
+    title: Title.optional().openapi({ description: 'With condition: the title to preview on a match' }),
+    body: Body.optional().openapi({ description: 'With condition: the body to preview on a match' }),
     event: z.record(z.string(), z.unknown()).openapi({
       example: { type: 'transfer.failed', payload: { amount: 12000 } },
     }),
@@ -107,6 +119,10 @@ const TestRule = z
   .refine((v) => (v.condition === undefined) !== (v.ruleId === undefined), {
     message: 'send either condition or ruleId',
     path: ['condition'],
+  })
+  .refine((v) => v.ruleId === undefined || (v.title === undefined && v.body === undefined), {
+    message: 'title and body go with condition; a saved rule uses its own',
+    path: ['title'],
   })
   .openapi('TestRule');
 
