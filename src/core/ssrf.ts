@@ -68,6 +68,9 @@ export async function assertSafeOutboundUrl(
     throw badRequest('invalid_url', `The host "${host}" does not resolve`);
   }
   if (!addresses.length || addresses.some(isPrivateAddress)) {
-    throw badRequest('url_not_allowed', 'The URL points to a private, loopback or reserved address');
+    throw badRequest(
+      'url_not_allowed',
+      'The URL points to a private, loopback or reserved address; set WEBHOOK_ALLOW_PRIVATE=true to allow such targets (closed networks, local development)',
+    );
   }
 }

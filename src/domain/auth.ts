@@ -133,8 +133,15 @@ export async function login(
       action: 'auth.login_failed',
       metadata: { email, reason, ...(lockSeconds ? { lockedForSeconds: lockSeconds } : {}) },
     });
-    // One answer for every failure: it must not reveal which accounts exist or their state.
-    return unauthorized('invalid_credentials', 'Email or password is wrong, or the account is not active');
+    // One answer for every failure of a kind: it must not reveal which accounts exist or their
+    // state. A login without a project is a super admin's; a project user who forgot the project
+    // gets the same answer, which says what to add.
+    return unauthorized(
+      'invalid_credentials',
+      isAdminLogin
+        ? 'No super-admin account has this email and password; project users sign in with projectSlug (or projectId)'
+        : 'Email or password is wrong, or the account is not active',
+    );
   };
 
   if (isAdminLogin) {
