@@ -10,7 +10,7 @@ import {
   recordLoginFailure,
   type LoginSubject,
 } from './login-guard.js';
-import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.js';
+import { assertStrongPassword, generatePassword, hashPassword, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import {
   createRefreshSession,
@@ -133,8 +133,15 @@ export async function login(
       action: 'auth.login_failed',
       metadata: { email, reason, ...(lockSeconds ? { lockedForSeconds: lockSeconds } : {}) },
     });
-    // One answer for every failure: it must not reveal which accounts exist or their state.
-    return unauthorized('invalid_credentials', 'Email or password is wrong, or the account is not active');
+    // One answer for every failure of a kind: it must not reveal which accounts exist or their
+    // state. A login without a project is a super admin's; a project user who forgot the project
+    // gets the same answer, which says what to add.
+    return unauthorized(
+      'invalid_credentials',
+      isAdminLogin
+        ? 'No super-admin account has this email and password; project users sign in with projectSlug (or projectId)'
+        : 'Email or password is wrong, or the account is not active',
+    );
   };
 
   if (isAdminLogin) {
@@ -262,6 +269,48 @@ export async function revokeUserSessions(deps: DomainDeps, projectId: string, us
   await revokeAccessTokensOf(deps, userId);
 }
 
+/** Sets a super admin's password and ends their sessions: whoever knew the old one is out. */
+async function replaceAdminPassword(
+  deps: DomainDeps,
+  admin: { id: string; email: string },
+  password: string,
+): Promise<void> {
+  assertStrongPassword(password, admin.email);
+  await deps.db.system.admin.update({
+    where: { id: admin.id },
+    data: { passwordHash: await hashPassword(password, deps.config.auth.passwordHashCost) },
+  });
+  await deps.db.system.session.updateMany({
+    where: { adminId: admin.id, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
+  await revokeAccessTokensOf(deps, admin.id);
+}
+
+/**
+ * Gives a super admin a new password without the old one (`tocsin admin reset-password`, for an
+ * operator at the server's shell). Without `password` one is generated and returned, once.
+ */
+export async function resetAdminPassword(
+  deps: DomainDeps,
+  principal: Principal,
+  input: { email: string; password?: string },
+): Promise<{ adminId: string; generatedPassword?: string }> {
+  const admin = await deps.db.system.admin.findUnique({ where: { email: input.email.toLowerCase() } });
+  if (!admin) throw notFound(`Super admin ${input.email}`);
+  const password = input.password ?? generatePassword(admin.email);
+  await replaceAdminPassword(deps, admin, password);
+  deps.audit.record({
+    projectId: null,
+    principal,
+    action: 'admin.reset_password',
+    resourceType: 'admin',
+    resourceId: admin.id,
+    metadata: { generated: !input.password },
+  });
+  return { adminId: admin.id, ...(input.password ? {} : { generatedPassword: password }) };
+}
+
 export async function changePassword(
   deps: DomainDeps,
   principal: Extract<Principal, { kind: 'user' | 'superAdmin' }>,
@@ -273,16 +322,7 @@ export async function changePassword(
     if (!(await verifyPassword(input.currentPassword, admin.passwordHash, cost))) {
       throw badRequest('wrong_password', 'The current password is wrong');
     }
-    assertStrongPassword(input.newPassword, admin.email);
-    await deps.db.system.admin.update({
-      where: { id: admin.id },
-      data: { passwordHash: await hashPassword(input.newPassword, cost) },
-    });
-    await deps.db.system.session.updateMany({
-      where: { adminId: admin.id, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    await revokeAccessTokensOf(deps, admin.id);
+    await replaceAdminPassword(deps, admin, input.newPassword);
   } else {
     const db = deps.db.forProject(principal.projectId);
     const user = await db.user.findUnique({ where: { id: principal.userId } });

@@ -53,12 +53,16 @@ async function credentials(deps: DomainDeps, projectId: string, target: AuthTarg
   };
 }
 
+/**
+ * The `user_info` of presence members and `pusher:signin`. It repeats the id: Laravel Echo's
+ * `here`/`joining` hand out `user_info` alone, so a member without it could not be told apart.
+ */
 async function userInfo(deps: DomainDeps, user: Extract<Principal, { kind: 'user' }>) {
   const row = await deps.db.forProject(user.projectId).user.findUnique({
     where: { id: user.userId },
     select: { fullName: true },
   });
-  return { name: row?.fullName ?? '' };
+  return { id: user.userId, name: row?.fullName ?? '' };
 }
 
 export async function authorizeChannel(

@@ -18,7 +18,7 @@ export interface RuleFields extends RuleAlerting {
   name: string;
   description?: string | null;
   condition: string;
-  /** Role ids of the project; their active users are alerted. */
+  /** Roles of the project, by id or name (stored as ids); their active users are alerted. */
   targetRoles: string[];
   title: string;
   body: string;
@@ -93,20 +93,31 @@ function checkExpressions(fields: Partial<RuleFields>): void {
   }
 }
 
-async function checkReferences(db: ProjectDb, fields: Partial<RuleFields>): Promise<void> {
+/**
+ * Checks what the fields refer to and gives them back with `targetRoles` as role ids: a target
+ * may name a role by id or by name (as channel auth does), and is stored as its id.
+ */
+async function resolveReferences<F extends Partial<RuleFields>>(db: ProjectDb, fields: F): Promise<F> {
+  let targetRoles: string[] | undefined;
   if (fields.targetRoles !== undefined) {
-    const ids = [...new Set(fields.targetRoles)];
-    const found = await db.role.findMany({ where: { id: { in: ids } }, select: { id: true } });
-    const missing = ids.filter((id) => !found.some((role) => role.id === id));
+    const refs = [...new Set(fields.targetRoles)];
+    const found = await db.role.findMany({
+      where: { OR: [{ id: { in: refs } }, { name: { in: refs } }] },
+      select: { id: true, name: true },
+    });
+    const idOf = (ref: string) => found.find((role) => role.id === ref || role.name === ref)?.id;
+    const missing = refs.filter((ref) => !idOf(ref));
     if (missing.length) {
       throw badRequest('unknown_role', `targetRoles: no role ${missing.join(', ')} in this project`, {
         missing,
       });
     }
+    targetRoles = [...new Set(refs.map((ref) => idOf(ref)!))];
   }
   if (fields.soundId && (await db.sound.count({ where: { id: fields.soundId } })) === 0) {
     throw badRequest('unknown_sound', `soundId: no sound ${fields.soundId} in this project`);
   }
+  return targetRoles ? { ...fields, targetRoles } : fields;
 }
 
 /** After MySQL has the change: bump the version first, then tell the other nodes. */
@@ -140,11 +151,11 @@ export async function createRule(
   deps: DomainDeps,
   principal: Principal,
   projectId: string,
-  fields: RuleFields,
+  input: RuleFields,
 ) {
-  checkExpressions(fields);
+  checkExpressions(input);
   const db = deps.db.forProject(projectId);
-  await checkReferences(db, fields);
+  const fields = await resolveReferences(db, input);
   await checkRuleAlerting(db, fields, true);
   const row = await db.rule.create({
     data: {
@@ -223,12 +234,12 @@ export async function updateRule(
   principal: Principal,
   projectId: string,
   id: string,
-  fields: Partial<RuleFields>,
+  input: Partial<RuleFields>,
 ) {
-  checkExpressions(fields);
+  checkExpressions(input);
   const db = deps.db.forProject(projectId);
   await findRule(db, id);
-  await checkReferences(db, fields);
+  const fields = await resolveReferences(db, input);
   await checkRuleAlerting(db, fields, false);
   const row = await db.rule.update({ where: { id }, data: toData(fields), select: ruleSelect });
   await announceRulesChanged(deps, projectId);
@@ -261,7 +272,8 @@ export async function loadActiveRules(deps: Pick<DomainDeps, 'db'>, projectId: s
 }
 
 export type RuleTestInput = { event: Record<string, unknown> } & (
-  { condition: string; ruleId?: undefined } | { ruleId: string; condition?: undefined }
+  | { condition: string; ruleId?: undefined; title?: string; body?: string }
+  | { ruleId: string; condition?: undefined; title?: undefined; body?: undefined }
 );
 
 /** Evaluates a condition (or a saved rule) against a sample event, listing every step. */
@@ -270,15 +282,18 @@ export async function testRule(deps: DomainDeps, projectId: string, input: RuleT
     ? ruleView(await findRule(deps.db.forProject(projectId), input.ruleId))
     : undefined;
   const condition = rule?.condition ?? input.condition!;
+  checkExpressions({ title: input.title, body: input.body });
   const explanation = compiled('invalid_condition', 'condition', () =>
     explainCondition(condition, input.event),
   );
-  // A saved rule that matched also shows the notification it would send.
+  // A match also shows the notification it would send: the saved rule's, or the templates sent.
+  const templates =
+    rule ?? (input.title !== undefined ? { title: input.title, body: input.body ?? '' } : null);
   const notification =
-    rule && explanation.matched
+    templates && explanation.matched
       ? {
-          title: compileTemplate(rule.title).render(input.event),
-          body: compileTemplate(rule.body).render(input.event),
+          title: compileTemplate(templates.title).render(input.event),
+          body: compileTemplate(templates.body).render(input.event),
         }
       : undefined;
   return { condition, ...explanation, ...(notification ? { notification } : {}) };

@@ -245,6 +245,28 @@ export interface DeviceInput {
   token: string;
 }
 
+// The providers' own formats, so a token that can never be delivered to is refused at the door:
+// APNs device tokens are hex (64 characters today, longer allowed), FCM registration tokens (iOS
+// goes to APNs; Android and web to FCM) are long runs of printable ASCII.
+const FCM_TOKEN = {
+  pattern: /^[\x21-\x7e]{20,255}$/,
+  rule: 'an FCM registration token (20 to 255 printable characters, no spaces)',
+};
+const TOKEN_FORMATS: Record<DevicePlatform, { pattern: RegExp; rule: string }> = {
+  ios: { pattern: /^[0-9a-fA-F]{64,200}$/, rule: 'an APNs device token (64 to 200 hexadecimal characters)' },
+  android: FCM_TOKEN,
+  web: FCM_TOKEN,
+};
+
+function assertDeviceToken(device: DeviceInput, field: string): void {
+  const format = TOKEN_FORMATS[device.platform];
+  if (!format.pattern.test(device.token)) {
+    throw badRequest('invalid_device_token', `${field}: platform ${device.platform} takes ${format.rule}`, {
+      field,
+    });
+  }
+}
+
 /**
  * `{ platform, token }` registers (or refreshes) one device and keeps the others;
  * `{ devices: [...] }` replaces the caller's whole set (an empty list removes every device).
@@ -259,6 +281,8 @@ export async function registerDevices(
   const { projectId, userId } = principal;
   const db = deps.db.forProject(projectId);
   const replace = 'devices' in input;
+  if (replace) input.devices.forEach((device, i) => assertDeviceToken(device, `devices[${i}].token`));
+  else assertDeviceToken(input, 'token');
   const wanted = new Map<string, DeviceInput>();
   for (const device of replace ? input.devices : [input])
     wanted.set(`${device.platform}\n${device.token}`, device);

@@ -63,6 +63,7 @@ export function createApiApp(deps: ApiDeps) {
         'RateLimit-Limit',
         'RateLimit-Remaining',
         'RateLimit-Reset',
+        'Idempotent-Replayed',
       ],
       maxAge: 600,
     }),

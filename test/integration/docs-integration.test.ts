@@ -3,7 +3,7 @@
 // Each runs in its own project made like the README's (admin ops@example.com, the "Big failures"
 // rule); only the addresses, the slug and the placeholders the doc says to fill are substituted.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -200,6 +200,37 @@ describe('docs/integration.md, 2. Receiving notifications live', () => {
   });
 });
 
+describe('docs/integration.md, 2. With Laravel Echo', () => {
+  it('lists presence members with their id and receives notifications with .listen(".notification")', async () => {
+    const project = await docsProject();
+    const me = await api(hub, 'GET', '/api/v1/users/me', undefined, { token: project.adminToken });
+    const code = local(sample('2.', 'js', 2), project).replace('your-gateway-key', project.gateway.key);
+    const page = background(['--input-type=module', '-e', code]);
+    const shows = (text: string, what: string) =>
+      eventually(async () => page.output().includes(text), what).catch((err: Error) => {
+        throw new Error(`${err.message}\n${page.output()}\n${page.errors()}`);
+      });
+    // user_info carries the id: Echo's here() hands out nothing else.
+    await shows(`online: Project Admin (${me.body.id})`, 'Echo lists the presence member with its id');
+    const sent = await api(
+      hub,
+      'POST',
+      '/api/v1/events',
+      { type: 'transfer.failed', payload: { amount: 12000 } },
+      { apiKey: project.apiKey },
+    );
+    expect(sent.status).toBe(202);
+    await shows('Transfer failed 12000 EUR', 'Echo shows the notification');
+    await eventually(
+      async () =>
+        (await api(hub, 'GET', '/api/v1/notifications', undefined, { token: project.adminToken })).body
+          .items[0]?.acknowledgedAt != null,
+      'the Echo page acknowledged it (tocsin:ack)',
+    );
+    page.child.kill();
+  });
+});
+
 describe('docs/integration.md, 3. Mobile push and 4. per-project credentials', () => {
   it('registers a device and stores FCM, APNs and hosted-Pusher credentials from key files', async () => {
     const project = await docsProject();
@@ -220,7 +251,11 @@ describe('docs/integration.md, 3. Mobile push and 4. per-project credentials', (
         join(dir, 'AuthKey_ABC123DEFG.p8'),
         pkcs8(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
       );
-      const script = `${local(sample('3.', 'sh'), project)}\necho\n${local(sample('4.', 'sh'), project)}`;
+      const device = local(sample('3.', 'sh'), project).replace(
+        '<the APNs device token, hex>',
+        randomBytes(32).toString('hex'),
+      );
+      const script = `${device}\necho\n${local(sample('4.', 'sh'), project)}`;
       const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
         cwd: dir,
         env: { ...process.env, TOCSIN_URL: hub.apiUrl },

@@ -43,12 +43,14 @@ export async function listeningPort(proc: TocsinProcess, what: 'API' | 'Gateway'
   return (JSON.parse(line) as { port: number }).port;
 }
 
-export function runTocsin(args: string[], env: Record<string, string> = {}): TocsinProcess {
+/** `input`, when given, is piped to the command's stdin (then closed). */
+export function runTocsin(args: string[], env: Record<string, string> = {}, input?: string): TocsinProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...testEnv(), LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (input !== undefined) child.stdin!.end(input);
   let output = '';
   const listeners = new Set<() => void>();
   const append = (chunk: Buffer) => {

@@ -62,6 +62,13 @@ const RuleSchema = z
   })
   .openapi('Rule');
 
+const Title = z.string().min(1).max(200).openapi({
+  description:
+    'Template: `{{event.payload.x}}` placeholders are filled from the event; a placeholder left open is a 400 `invalid_template`',
+  example: 'Transfer of {{event.payload.amount}} failed',
+});
+const Body = z.string().min(1).max(2000);
+
 const ruleFields = {
   name: z.string().trim().min(1).max(120),
   description: z.string().max(500).nullable().optional(),
@@ -70,9 +77,16 @@ const ruleFields = {
     description: 'A condition over the event (see docs/rules.md)',
     example: 'event.type == "transfer.failed" && event.payload.amount > 10000',
   }),
-  targetRoles: z.array(z.uuid()).max(50).openapi({
-    description: 'Role ids whose active users are alerted (a new rule names roles, schedules or a policy)',
-  }),
+  targetRoles: z
+    .array(z.string().min(1).max(64))
+    .max(50)
+    .openapi({
+      description:
+        'Roles whose active users are alerted (a new rule names roles, schedules or a policy), each by id or by name (e.g. `member`, as channel auth names them). ' +
+        'Names are resolved when the rule is saved (an unknown one is a 400 `unknown_role` naming it); ' +
+        'the rule stores, and reads return, role ids.',
+      example: ['member'],
+    }),
   targetSchedules: z
     .array(z.uuid())
     .max(20)
@@ -84,11 +98,8 @@ const ruleFields = {
     .nullable()
     .optional()
     .openapi({ description: 'Page through this policy (the rule then opens alerts)' }),
-  title: z.string().min(1).max(200).openapi({
-    description: 'Template: `{{event.payload.x}}` placeholders are filled from the event',
-    example: 'Transfer of {{event.payload.amount}} failed',
-  }),
-  body: z.string().min(1).max(2000),
+  title: Title,
+  body: Body,
   action: z.record(z.string(), z.unknown()).nullable().optional(),
   soundId: z.uuid().nullable().optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
@@ -125,6 +136,8 @@ const TestRule = z
   .object({
     condition: z.string().min(1).max(10_000).optional(),
     ruleId: z.uuid().optional(),
+    title: Title.optional().openapi({ description: 'With condition: the title to preview on a match' }),
+    body: Body.optional().openapi({ description: 'With condition: the body to preview on a match' }),
     event: z.record(z.string(), z.unknown()).openapi({
       example: { type: 'transfer.failed', payload: { amount: 12000 } },
     }),
@@ -132,6 +145,10 @@ const TestRule = z
   .refine((v) => (v.condition === undefined) !== (v.ruleId === undefined), {
     message: 'send either condition or ruleId',
     path: ['condition'],
+  })
+  .refine((v) => v.ruleId === undefined || (v.title === undefined && v.body === undefined), {
+    message: 'title and body go with condition; a saved rule uses its own',
+    path: ['title'],
   })
   .openapi('TestRule');
 

@@ -79,7 +79,19 @@ const UpdateMe = z
   .object({ fullName: z.string().trim().min(1).max(200).optional(), phone: Phone.nullable().optional() })
   .openapi('UpdateMe', { example: { fullName: 'Ana Lima', phone: '+55 11 99999-0000' } });
 
-const DeviceInput = z.object({ platform: Platform, token: z.string().trim().min(1).max(255) });
+const DeviceInput = z.object({
+  platform: Platform,
+  token: z
+    .string()
+    .trim()
+    .min(1)
+    .max(255)
+    .openapi({
+      description:
+        'ios: the APNs device token, 64 to 200 hex characters; android and web: the FCM registration token, ' +
+        '20 to 255 printable characters without spaces. Another format is a 400 `invalid_device_token` naming the field.',
+    }),
+});
 const PushTokens = z
   .union([z.object({ devices: z.array(DeviceInput).max(20) }).strict(), DeviceInput.strict()])
   .openapi('PushTokens', {

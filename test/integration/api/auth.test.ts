@@ -121,6 +121,23 @@ describe('login, refresh, logout', () => {
     expectError(await login('admin@tocsin.local', 'test-admin-password-123', project.slug), 401);
   });
 
+  it('tells a project user who left out projectSlug what to add, in the answer every failed admin login gets', async () => {
+    await activeUser('no-slug@example.test');
+    const noProject = (email: string, password: string) =>
+      api(hub, 'POST', '/api/v1/auth/login', { email, password });
+    const answers = await Promise.all([
+      noProject('no-slug@example.test', PASSWORD), // a project user, right password
+      noProject('admin@tocsin.local', 'Wrong-password-1'), // the super admin, wrong password
+      noProject('nobody@example.test', PASSWORD), // no account anywhere
+    ]);
+    for (const res of answers) {
+      expectError(res, 401, 'invalid_credentials');
+      expect(res.body.error.message).toBe(
+        'No super-admin account has this email and password; project users sign in with projectSlug (or projectId)',
+      );
+    }
+  });
+
   it('rotates refresh tokens; reusing a rotated one revokes the whole family', async () => {
     await activeUser('dave@example.test');
     const first = await login('dave@example.test', PASSWORD, project.slug);

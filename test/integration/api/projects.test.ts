@@ -154,6 +154,7 @@ describe('POST /api/v1/projects', () => {
           { token },
         );
         expectError(res, 400, 'url_not_allowed');
+        expect(res.body.error.message).toContain('set WEBHOOK_ALLOW_PRIVATE=true');
       }
       const put = await api(
         guarded,

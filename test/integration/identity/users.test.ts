@@ -445,25 +445,26 @@ describe('GET and PUT /users/me', () => {
 describe('push devices', () => {
   it('registers one device at a time, refreshes a known one, and replaces the set with a list', async () => {
     const user = await activeUser(hub, project);
+    const [APNS, WEB, FCM] = ['a1'.repeat(33), `web-${randomUUID()}`, `fcm:${randomUUID()}`];
     const one = await api(
       'PUT',
       '/api/v1/users/me/push-tokens',
-      { platform: 'ios', token: 'apns-1' },
+      { platform: 'ios', token: APNS },
       { token: user.token },
     );
     expect(one.status).toBe(200);
-    expect(one.body.items).toMatchObject([{ platform: 'ios', token: 'apns-1' }]);
+    expect(one.body.items).toMatchObject([{ platform: 'ios', token: APNS }]);
     const two = await api(
       'PUT',
       '/api/v1/users/me/push-tokens',
-      { platform: 'web', token: 'web-1' },
+      { platform: 'web', token: WEB },
       { token: user.token },
     );
-    expect(two.body.items.map((d: { token: string }) => d.token)).toEqual(['apns-1', 'web-1']);
+    expect(two.body.items.map((d: { token: string }) => d.token)).toEqual([APNS, WEB]);
     const again = await api(
       'PUT',
       '/api/v1/users/me/push-tokens',
-      { platform: 'ios', token: 'apns-1' },
+      { platform: 'ios', token: APNS },
       { token: user.token },
     );
     expect(again.body.items).toHaveLength(2);
@@ -474,13 +475,13 @@ describe('push devices', () => {
       '/api/v1/users/me/push-tokens',
       {
         devices: [
-          { platform: 'android', token: 'fcm-1' },
-          { platform: 'ios', token: 'apns-1' },
+          { platform: 'android', token: FCM },
+          { platform: 'ios', token: APNS },
         ],
       },
       { token: user.token },
     );
-    expect(replaced.body.items.map((d: { token: string }) => d.token).sort()).toEqual(['apns-1', 'fcm-1']);
+    expect(replaced.body.items.map((d: { token: string }) => d.token).sort()).toEqual([APNS, FCM]);
     const cleared = await api('PUT', '/api/v1/users/me/push-tokens', { devices: [] }, { token: user.token });
     expect(cleared.body.items).toEqual([]);
   });
@@ -517,6 +518,45 @@ describe('push devices', () => {
 
   it('validates devices (400) and needs a user token (401, 403)', async () => {
     const path = '/api/v1/users/me/push-tokens';
+    const refused = [
+      [{ platform: 'ios', token: 'apns-1' }, 'token: platform ios takes an APNs device token'],
+      [{ platform: 'ios', token: 'ab'.repeat(31) }, 'token: platform ios takes an APNs device token'],
+      [{ platform: 'ios', token: 'g'.repeat(64) }, 'token: platform ios takes an APNs device token'],
+      [{ platform: 'android', token: 'short-token' }, 'token: platform android takes an FCM registration'],
+      [
+        { platform: 'web', token: `has space ${randomUUID()}` },
+        'token: platform web takes an FCM registration',
+      ],
+      [
+        {
+          devices: [
+            { platform: 'ios', token: 'ab'.repeat(32) },
+            { platform: 'android', token: 'x' },
+          ],
+        },
+        'devices[1].token: platform android takes an FCM registration token',
+      ],
+    ] as const;
+    for (const [body, message] of refused) {
+      const res = await api('PUT', path, body, { token: member.token });
+      expectError(res, 400, 'invalid_device_token');
+      expect(res.body.error.message).toContain(message);
+    }
+    // The bounds themselves are accepted: 200 hex characters, 255 printable ones.
+    const fresh = await activeUser(hub, project);
+    const longest = await api(
+      'PUT',
+      path,
+      {
+        devices: [
+          { platform: 'ios', token: 'F'.repeat(200) },
+          { platform: 'android', token: '~'.repeat(255) },
+        ],
+      },
+      { token: fresh.token },
+    );
+    expect(longest.status).toBe(200);
+    expect(await hub.running.db.system.device.count({ where: { userId: fresh.id } })).toBe(2);
     expectError(
       await api('PUT', path, { platform: 'blackberry', token: 'x' }, { token: member.token }),
       400,

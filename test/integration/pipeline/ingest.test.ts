@@ -107,16 +107,18 @@ describe('POST /api/v1/events', () => {
       { 'Idempotency-Key': key },
     );
     const before = await streamLength(project.id);
+    // Sent as a browser on another origin does: the replay marker must be readable by the page.
     const again = await postEvent(
       hub,
       project,
       { type: 'once', payload: { n: 2 } },
-      { 'Idempotency-Key': key },
+      { 'Idempotency-Key': key, Origin: 'https://shop.example' },
     );
     const viaField = await postEvent(hub, project, { type: 'once', payload: {}, idempotencyKey: key });
     expect(again.status).toBe(202);
     expect(again.body.id).toBe(first.body.id);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('access-control-expose-headers')?.split(',')).toContain('Idempotent-Replayed');
     expect(viaField.body.id).toBe(first.body.id);
     expect(await streamLength(project.id)).toBe(before);
     // Keys are per project.
