@@ -1,8 +1,8 @@
 // Super administrators: created on first start from configuration, idempotently.
-import bcrypt from 'bcryptjs';
 import type { Config } from '../core/config.js';
 import { randomBase62 } from '../core/crypto.js';
 import type { Db } from '../core/db.js';
+import { hashPassword } from './passwords.js';
 
 export type SuperAdminBootstrap =
   { created: false } | { created: true; email: string; generatedPassword?: string };
@@ -24,7 +24,7 @@ export async function ensureSuperAdmin(db: Db, config: Config): Promise<SuperAdm
     }
     password = generatedPassword = randomBase62(16);
   }
-  const passwordHash = await bcrypt.hash(password, config.auth.passwordHashCost);
+  const passwordHash = await hashPassword(password, config.auth.passwordHashCost);
   try {
     await db.system.admin.create({ data: { email, passwordHash, fullName: 'Super admin' } });
   } catch (err) {

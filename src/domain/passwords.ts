@@ -1,4 +1,7 @@
-// Password hashing and the strength rule.
+// Password hashing and the strength rule. bcrypt reads only the first 72 bytes of its input
+// (36 'ä' are 72 bytes), so a password is pre-hashed with SHA-256 first and every byte counts.
+// Hashes made before that carry no prefix and verify as they always did.
+import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { badRequest } from '../core/errors.js';
 
@@ -9,14 +12,21 @@ export function assertStrongPassword(password: string, email?: string): void {
   const local = email?.split('@')[0]?.toLowerCase();
   const strong =
     password.length >= 10 &&
-    password.length <= 72 && // bcrypt ignores bytes past 72
+    password.length <= 72 &&
     /[A-Za-z]/.test(password) &&
     /[^A-Za-z]/.test(password) &&
     !(local && local.length >= 3 && password.toLowerCase().includes(local));
   if (!strong) throw badRequest('weak_password', `The password must have ${PASSWORD_RULE}`);
 }
 
-export const hashPassword = (password: string, cost: number) => bcrypt.hash(password, cost);
+/** Marks a bcrypt hash of the pre-hashed password (62 characters in all; the columns hold 72). */
+const PREHASHED = 'p1$';
+
+/** Base64 of the password's SHA-256: 44 bytes for bcrypt, never a NUL. */
+const prehash = (password: string) => createHash('sha256').update(password, 'utf8').digest('base64');
+
+export const hashPassword = async (password: string, cost: number) =>
+  PREHASHED + (await bcrypt.hash(prehash(password), cost));
 
 let dummyHash: Promise<string> | undefined;
 
@@ -29,7 +39,9 @@ export async function verifyPassword(
   hash: string | null | undefined,
   cost: number,
 ): Promise<boolean> {
-  const target = hash ?? (await (dummyHash ??= bcrypt.hash('tocsin-dummy-password', cost)));
-  const matches = await bcrypt.compare(password, target);
+  const target = hash ?? (await (dummyHash ??= hashPassword('tocsin-dummy-password', cost)));
+  const matches = target.startsWith(PREHASHED)
+    ? await bcrypt.compare(prehash(password), target.slice(PREHASHED.length))
+    : await bcrypt.compare(password, target);
   return matches && Boolean(hash);
 }

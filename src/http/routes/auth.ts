@@ -92,8 +92,11 @@ export function authRoutes(deps: DomainDeps) {
       security: security.none,
       request: { body: jsonBody(Register) },
       responses: {
-        201: jsonContent(RegisteredUser, 'Registered, pending approval'),
-        ...errorResponses(400, 404, 409, 429),
+        201: jsonContent(
+          RegisteredUser,
+          'Registered, pending approval; the same answer when the email is taken or the project unknown',
+        ),
+        ...errorResponses(400, 429),
       },
     }),
     async (c) => c.json(await auth.register(deps, c.req.valid('json')), 201),
@@ -110,7 +113,7 @@ export function authRoutes(deps: DomainDeps) {
       request: { body: jsonBody(Login) },
       responses: {
         200: jsonContent(Tokens, 'Access and refresh tokens'),
-        ...errorResponses(400, 401, 404, 429),
+        ...errorResponses(400, 401, 429),
       },
     }),
     async (c) => c.json(await auth.login(deps, c.req.valid('json'), clientInfo(c)), 200),
