@@ -8,11 +8,11 @@ import { PASSWORD_RULE } from '../../domain/passwords.js';
 import { authenticate } from '../middleware/auth.js';
 import { rateLimit } from '../middleware/rate-limit.js';
 import type { AppEnv } from '../middleware/request-context.js';
-import { createRouter, errorResponses, jsonBody, jsonContent, security, z } from '../openapi.js';
+import { createRouter, errorResponses, jsonBody, jsonContent, security, z, Uuid } from '../openapi.js';
 
 const Email = z.email().max(254);
 const ProjectRef = {
-  projectId: z.string().uuid().optional(),
+  projectId: Uuid.optional(),
   projectSlug: z.string().max(48).optional(),
 };
 

@@ -14,6 +14,7 @@ import {
   PageQuery,
   security,
   z,
+  Uuid,
 } from '../openapi.js';
 
 const Suppression = z
@@ -55,7 +56,7 @@ const ruleFields = {
     example: 'event.type == "transfer.failed" && event.payload.amount > 10000',
   }),
   targetRoles: z
-    .array(z.uuid())
+    .array(Uuid)
     .min(1)
     .max(50)
     .openapi({ description: 'Role ids whose active users are alerted' }),
@@ -65,7 +66,7 @@ const ruleFields = {
   }),
   body: z.string().min(1).max(2000),
   action: z.record(z.string(), z.unknown()).nullable().optional(),
-  soundId: z.uuid().nullable().optional(),
+  soundId: Uuid.nullable().optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
   active: z.boolean().optional(),
   suppression: Suppression.nullable().optional(),
@@ -92,14 +93,14 @@ const flag = z
 const RuleQuery = PageQuery.extend({
   active: flag,
   priority: z.coerce.number().int().optional(),
-  role: z.uuid().optional().openapi({ description: 'Only rules targeting this role id' }),
+  role: Uuid.optional().openapi({ description: 'Only rules targeting this role id' }),
   search: z.string().max(120).optional().openapi({ description: 'In name, description and condition' }),
 });
 
 const TestRule = z
   .object({
     condition: z.string().min(1).max(10_000).optional(),
-    ruleId: z.uuid().optional(),
+    ruleId: Uuid.optional(),
     event: z.record(z.string(), z.unknown()).openapi({
       example: { type: 'transfer.failed', payload: { amount: 12000 } },
     }),
