@@ -26,4 +26,10 @@ export function uuidv7(now = Date.now()): string {
 /** Request ids only need uniqueness, not order. */
 export const requestId = (): string => randomUUID();
 
+/**
+ * The one spelling of an id: lower case. MariaDB compares CHAR ids case-insensitively but
+ * caches, Redis keys and channel names do not, so every id from a client is folded here.
+ */
+export const canonicalId = (id: string): string => id.toLowerCase();
+
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -81,6 +81,16 @@ export function createMetrics() {
       labelNames: ['project', 'provider'] as const,
       registers,
     }),
+    auditBuffered: new Gauge({
+      name: 'tocsin_audit_buffered_rows',
+      help: 'Audit rows waiting to be written to MySQL',
+      registers,
+    }),
+    auditDropped: new Counter({
+      name: 'tocsin_audit_dropped_rows_total',
+      help: 'Audit rows dropped because the buffer was full (MySQL away too long)',
+      registers,
+    }),
     gatewayConnections: new Gauge({
       name: 'tocsin_gateway_connections',
       help: 'Open WebSocket connections on this node',

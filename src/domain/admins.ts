@@ -1,8 +1,7 @@
 // Super administrators: created on first start from configuration, idempotently.
-import bcrypt from 'bcryptjs';
 import type { Config } from '../core/config.js';
 import type { Db } from '../core/db.js';
-import { generatePassword } from './passwords.js';
+import { generatePassword, hashPassword } from './passwords.js';
 
 export type SuperAdminBootstrap =
   { created: false } | { created: true; email: string; generatedPassword?: string };
@@ -24,7 +23,7 @@ export async function ensureSuperAdmin(db: Db, config: Config): Promise<SuperAdm
     }
     password = generatedPassword = generatePassword(email);
   }
-  const passwordHash = await bcrypt.hash(password, config.auth.passwordHashCost);
+  const passwordHash = await hashPassword(password, config.auth.passwordHashCost);
   try {
     await db.system.admin.create({ data: { email, passwordHash, fullName: 'Super admin' } });
   } catch (err) {

@@ -12,6 +12,8 @@ export const CLOSE = {
   overCapacity: 4100,
   serverShutdown: 4200,
   pongTimeout: 4201,
+  // 4300-4399 are "any other error": a frame refused without closing the socket.
+  badMessage: 4300,
   clientEventRateLimit: 4301,
 } as const;
 

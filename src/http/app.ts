@@ -26,6 +26,7 @@ import { scheduleRoutes } from './routes/schedules.js';
 import { eventRoutes } from './routes/events.js';
 import { bucketRoutes } from './routes/buckets.js';
 import { auditMutations } from './middleware/audit-mutations.js';
+import { checkedBodies } from './middleware/bodies.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
 import { roleRoutes } from './routes/roles.js';
@@ -88,6 +89,8 @@ export function createApiApp(deps: ApiDeps) {
   // The limiter runs first: a refused request is neither handled nor audited.
   app.use('/api/v1/*', rateLimit(deps, 'api'));
   app.use('/api/v1/*', auditMutations(deps));
+  // After the audit middleware, so a refused body is audited too; sounds check their own uploads.
+  app.use('*', except(SOUNDS_PATH, checkedBodies()));
   app.onError(errorHandler(log));
   app.notFound(notFoundHandler);
   app.route('/', healthRoutes(deps.readiness));

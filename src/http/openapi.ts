@@ -2,6 +2,7 @@
 // become our 400 error body), the error and pagination schemas, security schemes, and the
 // document (Swagger UI renders it: routes/docs.ts).
 import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { canonicalId } from '../core/ids.js';
 import { errorBody } from './middleware/errors.js';
 import type { AppEnv } from './middleware/request-context.js';
 
@@ -76,11 +77,11 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
     total: z.number().int(),
   });
 
+/** A UUID from a client, in its canonical (lower-case) spelling. */
+export const Uuid = z.uuid().overwrite(canonicalId);
+
 export const IdParam = z.object({
-  id: z
-    .string()
-    .uuid()
-    .openapi({ param: { name: 'id', in: 'path' } }),
+  id: Uuid.openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 type SecurityRequirement = Array<Record<string, string[]>>;

@@ -14,6 +14,7 @@ import {
   PageQuery,
   security,
   z,
+  Uuid,
 } from '../openapi.js';
 
 const Suppression = z
@@ -101,7 +102,7 @@ const ruleFields = {
   title: Title,
   body: Body,
   action: z.record(z.string(), z.unknown()).nullable().optional(),
-  soundId: z.uuid().nullable().optional(),
+  soundId: Uuid.nullable().optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
   active: z.boolean().optional(),
   suppression: Suppression.nullable().optional(),
@@ -128,14 +129,14 @@ const flag = z
 const RuleQuery = PageQuery.extend({
   active: flag,
   priority: z.coerce.number().int().optional(),
-  role: z.uuid().optional().openapi({ description: 'Only rules targeting this role id' }),
+  role: Uuid.optional().openapi({ description: 'Only rules targeting this role id' }),
   search: z.string().max(120).optional().openapi({ description: 'In name, description and condition' }),
 });
 
 const TestRule = z
   .object({
     condition: z.string().min(1).max(10_000).optional(),
-    ruleId: z.uuid().optional(),
+    ruleId: Uuid.optional(),
     title: Title.optional().openapi({ description: 'With condition: the title to preview on a match' }),
     body: Body.optional().openapi({ description: 'With condition: the body to preview on a match' }),
     event: z.record(z.string(), z.unknown()).openapi({

@@ -14,6 +14,7 @@ import {
   PageQuery,
   security,
   z,
+  Uuid,
 } from '../openapi.js';
 
 const Status = z.enum(['pending', 'active', 'suspended']);
@@ -62,7 +63,7 @@ const ListQuery = PageQuery.extend({
 
 const Approve = z
   .object({
-    roleIds: z.array(z.string().uuid()).max(50).optional(),
+    roleIds: z.array(Uuid).max(50).optional(),
     roles: z.array(z.string().min(1).max(64)).max(50).optional().openapi({ description: 'Role names' }),
   })
   .refine((v) => (v.roleIds?.length ?? 0) + (v.roles?.length ?? 0) > 0, {
@@ -103,10 +104,7 @@ const PushTokens = z
   });
 
 const DeviceParam = z.object({
-  id: z
-    .string()
-    .uuid()
-    .openapi({ param: { name: 'id', in: 'path' } }),
+  id: Uuid.openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 const tags = ['Users'];

@@ -45,19 +45,30 @@ describe('register', () => {
     expect(res.body).toMatchObject({ email: 'pending@example.test', status: 'pending' });
     expect(JSON.stringify(res.body)).not.toMatch(/password/i);
     expectError(await login('pending@example.test', PASSWORD, project.slug), 401, 'invalid_credentials');
-    expectError(
-      await api(hub, 'POST', '/api/v1/auth/register', {
-        email: 'pending@example.test',
-        password: PASSWORD,
-        fullName: 'x',
-        projectId: project.id,
-      }),
-      409,
-      'user_exists',
-    );
   });
 
-  it('refuses weak passwords, missing projects and unknown projects', async () => {
+  it('answers a taken email and an unknown project as it answers a new registration', async () => {
+    const fresh = { password: PASSWORD, fullName: 'Uma', projectSlug: project.slug };
+    const first = await api(hub, 'POST', '/api/v1/auth/register', { ...fresh, email: 'uma@example.test' });
+    const again = await api(hub, 'POST', '/api/v1/auth/register', { ...fresh, email: 'uma@example.test' });
+    const nowhere = await api(hub, 'POST', '/api/v1/auth/register', {
+      ...fresh,
+      email: 'uma@example.test',
+      projectSlug: 'no-such-project',
+    });
+    const shape = (res: typeof first) => ({ status: res.status, keys: Object.keys(res.body).sort() });
+    expect(shape(again)).toEqual(shape(first));
+    expect(shape(nowhere)).toEqual(shape(first));
+    expect(again.body).toMatchObject({ email: 'uma@example.test', status: 'pending' });
+    expect(again.body.id).not.toBe(first.body.id);
+    // Nothing was created by the repeats: the one user is the first.
+    const users = await hub.running.db
+      .forProject(project.id)
+      .user.findMany({ where: { email: 'uma@example.test' }, select: { id: true } });
+    expect(users).toEqual([{ id: first.body.id }]);
+  });
+
+  it('refuses weak passwords and a missing project', async () => {
     const base = { email: 'weak@example.test', fullName: 'W', projectSlug: project.slug };
     // too short, letters only, digits only, contains the email name
     for (const password of ['Short-1!', 'onlyletterslong', '1234567890123', 'my-weak-name-1']) {
@@ -75,15 +86,6 @@ describe('register', () => {
       }),
       400,
       'validation_failed',
-    );
-    expectError(
-      await api(hub, 'POST', '/api/v1/auth/register', {
-        email: 'x@example.test',
-        password: PASSWORD,
-        fullName: 'x',
-        projectSlug: 'no-such-project',
-      }),
-      404,
     );
   });
 });
@@ -108,6 +110,37 @@ describe('login, refresh, logout', () => {
       'invalid_credentials',
     );
     expectError(await login('nobody@example.test', PASSWORD, project.slug), 401, 'invalid_credentials');
+    // An unknown project answers exactly as a wrong password does.
+    const unknown = await login('carol@example.test', PASSWORD, 'no-such-project');
+    expectError(unknown, 401, 'invalid_credentials');
+    const wrong = await login('carol@example.test', 'Wrong-password-1', project.slug);
+    expect(unknown.body.error.message).toBe(wrong.body.error.message);
+  });
+
+  it('counts every byte of a password: bcrypt alone would stop at 72', async () => {
+    // 36 'ä' are 72 bytes: before the pre-hash, any suffix logged in.
+    const password = `${'ä'.repeat(36)}a-1`;
+    const reg = await api(hub, 'POST', '/api/v1/auth/register', {
+      email: 'umlaut@example.test',
+      password,
+      fullName: 'Ümlaut',
+      projectSlug: project.slug,
+    });
+    expect(reg.status).toBe(201);
+    await hub.running.db
+      .forProject(project.id)
+      .user.update({ where: { id: reg.body.id }, data: { status: 'active' } });
+    expect((await login('umlaut@example.test', password, project.slug)).status).toBe(200);
+    expectError(
+      await login('umlaut@example.test', `${'ä'.repeat(36)}b-2`, project.slug),
+      401,
+      'invalid_credentials',
+    );
+    expectError(
+      await login('umlaut@example.test', `${'ä'.repeat(36)}`, project.slug),
+      401,
+      'invalid_credentials',
+    );
   });
 
   it('logs in super admins without a project, not with one', async () => {

@@ -310,3 +310,36 @@ describe('reading and changing projects', () => {
     });
   });
 });
+
+describe('ids in upper case', () => {
+  it('are folded to lower case at the boundary: X-Project-Id, path ids and body ids', async () => {
+    const target = await createTestProject(hub, sa);
+    const upper = target.id.toUpperCase();
+    const users = await api(hub, 'GET', '/api/v1/users', undefined, { token: sa, projectId: upper });
+    expect(users.status).toBe(200);
+    const roles = await api(hub, 'GET', '/api/v1/roles', undefined, { token: target.adminToken });
+    const member = (roles.body.items as Array<{ id: string; name: string }>).find(
+      (r) => r.name === 'member',
+    )!;
+    const rule = await api(
+      hub,
+      'POST',
+      '/api/v1/rules',
+      { name: 'R', condition: 'true', targetRoles: [member.id.toUpperCase()], title: 'T', body: 'B' },
+      { token: target.adminToken },
+    );
+    expect(rule.status).toBe(201);
+    expect(rule.body.targetRoles).toEqual([member.id]);
+    const shown = await api(hub, 'GET', `/api/v1/rules/${rule.body.id.toUpperCase()}`, undefined, {
+      token: target.adminToken,
+    });
+    expect(shown.body.id).toBe(rule.body.id);
+    const deleted = await api(hub, 'DELETE', `/api/v1/projects/${upper}`, undefined, { token: sa });
+    expect(deleted.status).toBe(204);
+    await hub.running.services.audit.flush();
+    const audited = await hub.running.db.system.auditLog.findFirst({
+      where: { action: 'project.delete', resourceId: { in: [target.id, upper] } },
+    });
+    expect(audited?.resourceId).toBe(target.id);
+  });
+});

@@ -3,6 +3,7 @@
 // is dead-lettered and shown as failed, and trimming never removes a pending entry.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/core/ids.js';
+import { encodeEntry } from '../../../src/domain/events.js';
 import { CONSUMER_GROUP } from '../../../src/workers/consumer.js';
 import { startWorkers, type Workers } from '../../../src/workers/index.js';
 import { api, superAdminToken } from '../../support/api.js';
@@ -272,6 +273,36 @@ describe('dead letters', () => {
       status: 'failed',
       attempts: 2,
     });
+  });
+});
+
+describe('an event MySQL refuses', () => {
+  it('is shown with a storable payload and a safe error, never a driver message', async () => {
+    const project = await projectWithRule();
+    const { redis, keys } = hub.running.services;
+    const id = uuidv7();
+    // Ingest refuses lone surrogates now; an entry written before that (or by another producer)
+    // still reaches the consumer.
+    const entry = encodeEntry({
+      id,
+      type: 'boom',
+      payload: { x: 'a\ud800' },
+      source: null,
+      occurredAt: null,
+      receivedAt: new Date().toISOString(),
+      idempotencyKey: null,
+    });
+    await redis.xadd(keys.projectStream(project.id), '*', ...entry);
+    await redis.sadd(keys.activeStreams(), project.id);
+    const shown = await withWorkers({ claimIdleMs: 100, maxAttempts: 2 }, () =>
+      eventually(
+        () => api(hub, 'GET', `/api/v1/events/${id}`, undefined, { token: project.adminToken }),
+        (res) => res.body?.status === 'failed',
+      ),
+    );
+    expect(shown.body).toMatchObject({ type: 'boom', payload: { x: 'a\ufffd' }, attempts: 2 });
+    expect(shown.body.error).toMatch(/^The database refused the event/);
+    expect(shown.body.error).not.toMatch(/\/|\.ts\b|prisma\.|invocation/i);
   });
 });
 
