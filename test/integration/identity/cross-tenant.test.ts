@@ -39,6 +39,7 @@ interface RouteEntry {
  */
 const ROUTES: Record<string, RouteEntry> = {
   '/api/v1/auth/logout': { endsSession: true, body: { post: () => ({}) } },
+  '/api/v1/auth/console/logout': { endsSession: true },
   '/api/v1/auth/change-password': {
     endsSession: true,
     body: { post: () => ({ currentPassword: ADMIN_PASSWORD, newPassword: 'Another-password-77' }) },
