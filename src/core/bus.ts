@@ -11,6 +11,8 @@ export type BusMessage =
   /** Who holds which role changed (approval, role assignment, suspension): recipient caches drop. */
   | { type: 'recipients.changed'; projectId: string }
   | { type: 'notification.dispatch'; projectId: string; notificationId: string; userIds: string[] }
+  /** Events stored by the pipeline (matched or not), for the console's live view. */
+  | { type: 'events.processed'; projectId: string; eventIds: string[] }
   | {
       type: 'gateway.publish';
       projectId: string;

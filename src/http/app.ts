@@ -31,6 +31,7 @@ import { createGatewayApi } from '../gateway/api.js';
 import { describePusherApi, pusherRoutes } from './routes/pusher.js';
 import { CONSOLE_AUTH_PATH, consoleAuthRoutes } from './routes/console-auth.js';
 import { consoleRoutes } from './routes/console.js';
+import { liveRoutes } from './routes/console-live.js';
 
 export interface ApiDeps extends DomainDeps {
   readiness: Record<string, ReadinessCheck>;
@@ -103,6 +104,7 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/api/v1/providers', providerRoutes(deps));
   app.route('/api/v1/audit', auditRoutes(deps));
   app.route('/api/v1/status', statusRoutes(deps));
+  app.route('/api/v1/live', liveRoutes(deps));
   app.route('/', consoleRoutes(config));
   app.route('/', pusherRoutes(createGatewayApi(deps)));
   describePusherApi(app.openAPIRegistry);

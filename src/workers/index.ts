@@ -60,6 +60,11 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
     digests: createDigestScheduler(digestQueue),
     dispatch,
     onReceipts,
+    // At most once, like the bus: the live view may miss an event, the event is not lost.
+    onProcessed: (projectId, eventIds) =>
+      deps.bus
+        .publish({ type: 'events.processed', projectId, eventIds })
+        .catch((err: Error) => log.warn({ err: err.message, projectId }, 'Live view not told of events')),
   };
   const consumer = startConsumer(
     {

@@ -35,6 +35,8 @@ export interface PipelineDeps {
   digests: DigestScheduler;
   /** Told which users got new receipts, after the commit (unread counters). */
   onReceipts?: (projectId: string, userIds: string[]) => Promise<void>;
+  /** Told which events were stored, after the hand-over (the console's live view). */
+  onProcessed?: (projectId: string, eventIds: string[]) => Promise<void>;
 }
 
 /** What one event turns into. */
@@ -138,6 +140,10 @@ export async function processEntries(
       drafts.flatMap((d) => d.userIds),
     );
     await deps.dispatch(projectId, toDispatch(drafts));
+    await deps.onProcessed?.(
+      projectId,
+      group.outcomes.map((o) => o.event.id),
+    );
     results.push(...group.outcomes.map(({ entryId }) => ({ entryId, ok: true as const })));
   }
   return results;

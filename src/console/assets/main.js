@@ -9,6 +9,7 @@ import { pendingView, rolesView, usersView, userView } from './views/people.js';
 import { rulesView, ruleView } from './views/rules.js';
 import { bucketsView, providersView, settingsView, soundsView } from './views/project.js';
 import { auditView } from './views/audit.js';
+import { eventView, liveView } from './views/live.js';
 import { projectsView, projectView, statusView } from './views/cluster.js';
 
 const signedIn = () => currentSession() !== null;
@@ -21,6 +22,8 @@ const member = () => signedIn() && !superAdmin();
 const ROUTES = [
   { path: '/sign-in', view: signInView, allowed: () => !signedIn() },
   { path: '/', view: home },
+  { path: '/live', view: liveView, allowed: allowedTo('events:read'), nav: ['Project', 'Live view'] },
+  { path: '/events/:id', view: eventView, allowed: allowedTo('events:read') },
   {
     path: '/users/pending',
     view: pendingView,
