@@ -1,7 +1,16 @@
 // The console's entry point: resumes the session, draws the navigation for what the caller may
 // do, and hands the URL to the router.
 /* global document */
-import { actingProject, actInProject, can, currentSession, onSessionChange, resume, signOut } from './api.js';
+import {
+  actingProject,
+  actInProject,
+  can,
+  currentSession,
+  get,
+  onSessionChange,
+  resume,
+  signOut,
+} from './api.js';
 import { fill, h } from './dom.js';
 import { BASE, here, navigate, render, setRoutes, startRouter } from './router.js';
 import { inboxView, signInView } from './views/session.js';
@@ -104,13 +113,20 @@ function drawNav(active) {
   document.getElementById('menu').setAttribute('aria-expanded', 'false');
 }
 
+/** Who is signed in: "Super admin", or the user's email (read once per session). */
+let shownUser = null;
 function drawHeader() {
   const session = currentSession();
-  document.getElementById('who').textContent = session
-    ? session.superAdmin
-      ? 'Super admin'
-      : `Signed in to your project`
-    : '';
+  const who = document.getElementById('who');
+  if (!session || session.superAdmin) who.textContent = session ? 'Super admin' : '';
+  else if (shownUser !== session.userId) {
+    shownUser = session.userId;
+    who.textContent = '';
+    get('/users/me').then(
+      (me) => (who.textContent = me.email),
+      () => (shownUser = null),
+    );
+  }
   document.getElementById('sign-out').hidden = !session;
   document.getElementById('menu').hidden = !session;
 }

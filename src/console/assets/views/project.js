@@ -1,5 +1,6 @@
 // A project's configuration: sounds, provider credentials (write-only), transfer buckets, and for a
 // super admin acting in it, its settings and API key.
+/* global confirm */
 import { actingProject, can, del, get, post, put, request } from '../api.js';
 import { actionButton, badge, bytes, field, fill, form, h, page, table, when } from '../dom.js';
 import { navigate } from '../router.js';
@@ -286,6 +287,7 @@ export async function settingsView(screen) {
       actionButton(
         'Rotate the API key',
         async () => {
+          if (!confirm('Rotate the API key? Systems still sending the old key are refused at once.')) return;
           const rotated = await post(`/projects/${id}/regenerate-api-key`);
           fill(shown, secretOnce('The new API key', rotated.apiKey));
         },

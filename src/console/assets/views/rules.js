@@ -70,7 +70,11 @@ function conditionProblem(error, condition, textarea) {
   return h(
     'div',
     { class: 'error', role: 'alert', dataset: { column: String(column) } },
-    h('p', null, `${error.message.replace(/^condition: /, '')} (line ${at.line}, column ${at.column})`),
+    h(
+      'p',
+      null,
+      `${error.message.replace(/^condition: /, '').replace(/ at column \d+$/, '')} (line ${at.line}, column ${at.column})`,
+    ),
     h('pre', null, at.text, '\n', ' '.repeat(at.column - 1), h('span', { class: 'caret' }, '^')),
     h(
       'button',
