@@ -39,6 +39,7 @@ let a: TestProject;
 let b: TestProject;
 let browser: Browser;
 let pending: { id: string; email: string };
+let rejected: { id: string; email: string };
 /** What the first test made in A, for the isolation test to look for. */
 const ofA: { ruleId?: string; eventId?: string; ruleName: string } = { ruleName: 'Large failed transfer' };
 
@@ -57,6 +58,14 @@ beforeAll(async () => {
   });
   expect(registered.status).toBe(201);
   pending = { id: registered.body.id, email };
+  const unwanted = await api(hub, 'POST', '/api/v1/auth/register', {
+    email: `bob@${a.slug}.test`,
+    password: MEMBER_PASSWORD,
+    fullName: 'Bob Unwanted',
+    projectSlug: a.slug,
+  });
+  expect(unwanted.status).toBe(201);
+  rejected = { id: unwanted.body.id, email: `bob@${a.slug}.test` };
   browser = await launching;
 }, 60_000);
 
@@ -98,17 +107,22 @@ async function open(page: Page, link: string, title = link) {
 }
 
 describe('a project admin', () => {
-  it('approves a user, writes a rule (error shown at its position), and sees an event live', async () => {
+  it('approves a user (rejects another), writes a rule (error shown at its position), and sees an event live', async () => {
     const { page, context, errors } = await openConsole();
     await shot(page, 'sign-in');
     await signIn(page, a.adminEmail, ADMIN_PASSWORD, a.slug);
 
-    // Pending users: one click approves with the chosen role (member is preselected).
+    // Pending users: one click rejects, one approves with the chosen role (member is preselected).
     await heading(page, 'Pending users').waitFor();
     const item = page.locator(`li[data-user="${pending.email}"]`);
     await item.getByRole('checkbox', { name: 'member' }).waitFor();
     expect(await item.getByRole('checkbox', { name: 'member' }).isChecked()).toBe(true);
     await shot(page, 'pending-users');
+    const unwanted = page.locator(`li[data-user="${rejected.email}"]`);
+    await unwanted.getByRole('button', { name: 'Reject' }).click();
+    await unwanted.waitFor({ state: 'detached' });
+    const gone = await api(hub, 'GET', `/api/v1/users/${rejected.id}`, undefined, { token: a.adminToken });
+    expect(gone.status).toBe(404);
     await item.getByRole('button', { name: 'Approve' }).click();
     await item.waitFor({ state: 'detached' });
     await page.getByText('No one is waiting for approval').waitFor();
@@ -226,7 +240,7 @@ describe('a project admin', () => {
     expect((await context.cookies()).filter((c) => c.name === 'tocsin_console_refresh')).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
-  });
+  }, 120_000); // a long journey through a dozen screens, on a shared machine
 });
 
 describe("project B's admin", () => {

@@ -68,6 +68,7 @@ const ROUTES: Record<string, RouteEntry> = {
     params: { id: 'PendingUser' },
     body: { post: (a) => ({ roleIds: [a.ids.Role] }) },
   },
+  '/api/v1/users/{id}/reject': { params: { id: 'PendingUser' } },
   '/api/v1/users/{id}/status': { params: { id: 'User' }, body: { put: () => ({ status: 'suspended' }) } },
   '/api/v1/roles': { body: { post: (a) => ({ name: a.roleName, permissions: ['audit:read'] }) } },
   '/api/v1/roles/permissions': {},

@@ -44,6 +44,14 @@ export async function pendingView(screen) {
                   await post(`/users/${user.id}/approve`, { roleIds: data.getAll('roleIds') });
                   draw(items.filter((u) => u !== user));
                 },
+                extra: actionButton(
+                  'Reject',
+                  async () => {
+                    await post(`/users/${user.id}/reject`);
+                    draw(items.filter((u) => u !== user));
+                  },
+                  { class: 'danger' },
+                ),
               });
               fill(
                 item,
