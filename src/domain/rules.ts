@@ -243,9 +243,12 @@ export async function loadActiveRules(deps: Pick<DomainDeps, 'db'>, projectId: s
   return rows.map(ruleView);
 }
 
-export type RuleTestInput = { event: Record<string, unknown> } & (
-  { condition: string; ruleId?: undefined } | { ruleId: string; condition?: undefined }
-);
+export type RuleTestInput = {
+  event: Record<string, unknown>;
+  /** Templates to render instead of the saved rule's (a draft being edited). */
+  title?: string;
+  body?: string;
+} & ({ condition: string; ruleId?: undefined } | { ruleId: string; condition?: undefined });
 
 /** Evaluates a condition (or a saved rule) against a sample event, listing every step. */
 export async function testRule(deps: DomainDeps, projectId: string, input: RuleTestInput) {
@@ -256,13 +259,14 @@ export async function testRule(deps: DomainDeps, projectId: string, input: RuleT
   const explanation = compiled('invalid_condition', 'condition', () =>
     explainCondition(condition, input.event),
   );
-  // A saved rule that matched also shows the notification it would send.
+  // A match also shows the notification it would send, when there are templates to render.
+  const title = input.title ?? rule?.title;
+  const body = input.body ?? rule?.body;
+  const render = (field: 'title' | 'body', template: string) =>
+    compiled('invalid_template', field, () => compileTemplate(template)).render(input.event);
   const notification =
-    rule && explanation.matched
-      ? {
-          title: compileTemplate(rule.title).render(input.event),
-          body: compileTemplate(rule.body).render(input.event),
-        }
+    explanation.matched && title !== undefined && body !== undefined
+      ? { title: render('title', title), body: render('body', body) }
       : undefined;
   return { condition, ...explanation, ...(notification ? { notification } : {}) };
 }

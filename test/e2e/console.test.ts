@@ -159,6 +159,10 @@ describe('a project admin', () => {
     await page.getByText('matches the sample').waitFor();
     await page.getByLabel('Title').fill('Transfer of {{event.payload.amount}} failed');
     await page.getByLabel('Body').fill('Account {{event.payload.account}}');
+    // The templates are previewed with the sample event as they are typed (rendered by the hub).
+    const preview = page.locator('#template-preview');
+    await preview.getByText('Transfer of 12000 failed').waitFor();
+    await preview.getByText('Account FR76 3000 6000 0112').waitFor();
     await page.getByRole('button', { name: 'Create rule' }).click();
     await page.locator('#rule-saved').waitFor();
     ofA.ruleId = /\/console\/rules\/([0-9a-f-]{36})$/.exec(page.url())?.[1];

@@ -100,6 +100,8 @@ const TestRule = z
   .object({
     condition: z.string().min(1).max(10_000).optional(),
     ruleId: z.uuid().optional(),
+    title: ruleFields.title.optional().openapi({ description: "Rendered instead of the saved rule's title" }),
+    body: ruleFields.body.optional().openapi({ description: "Rendered instead of the saved rule's body" }),
     event: z.record(z.string(), z.unknown()).openapi({
       example: { type: 'transfer.failed', payload: { amount: 12000 } },
     }),
@@ -115,7 +117,9 @@ const TestResult = z
     condition: z.string(),
     matched: z.boolean(),
     steps: z.array(z.object({ expression: z.string(), value: z.unknown() })),
-    notification: z.object({ title: z.string(), body: z.string() }).optional(),
+    notification: z.object({ title: z.string(), body: z.string() }).optional().openapi({
+      description: 'When it matched and there are templates (a saved rule, or title and body sent)',
+    }),
   })
   .openapi('RuleTestResult');
 

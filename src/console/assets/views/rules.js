@@ -63,6 +63,20 @@ function trace(result) {
   ];
 }
 
+/** The notification the draft would send for the sample, rendered by the hub. */
+function previewOf(result, hasTemplates) {
+  if (!hasTemplates) return h('p', { class: 'hint' }, 'Fill in the title and body to preview them.');
+  if (!result.notification)
+    return h('p', { class: 'hint' }, 'No preview: the sample event does not match the condition.');
+  return h(
+    'div',
+    { class: 'panel' },
+    h('p', { class: 'hint' }, 'Preview with the sample event:'),
+    h('strong', null, result.notification.title),
+    h('p', null, result.notification.body),
+  );
+}
+
 function conditionProblem(error, condition, textarea) {
   const column = error.details?.column;
   if (error.code !== 'invalid_condition' || !column) return errorBox(error);
@@ -151,6 +165,7 @@ export async function ruleView(screen, { id }) {
     ),
   );
   const check = h('div', { id: 'condition-check', 'aria-live': 'polite' });
+  const preview = h('div', { id: 'template-preview', 'aria-live': 'polite' });
   const tryOut = h('div', { id: 'try-result', 'aria-live': 'polite' });
 
   let pending;
@@ -165,15 +180,27 @@ export async function ruleView(screen, { id }) {
     const controller = (pending = new AbortController());
     fill(check, h('p', { class: 'loading', role: 'status' }, 'Checking…'));
     try {
-      const result = await post('/rules/test', { condition: text, event }, { signal: controller.signal });
+      const templates = title.value && body.value ? { title: title.value, body: body.value } : {};
+      const result = await post(
+        '/rules/test',
+        { condition: text, event, ...templates },
+        { signal: controller.signal },
+      );
       if (controller.signal.aborted) return;
-      setFieldError(condition, null);
+      for (const control of [condition, title, body]) setFieldError(control, null);
       fill(
         check,
         h('div', { class: 'panel' }, h('p', { class: 'ok' }, 'The condition is valid.'), trace(result)),
       );
+      fill(preview, previewOf(result, Boolean(templates.title)));
     } catch (error) {
       if (controller.signal.aborted || error.name === 'AbortError') return;
+      if (error.code === 'invalid_template') {
+        fill(check);
+        fill(preview);
+        setFieldError(error.details?.field === 'body' ? body : title, error.message);
+        return;
+      }
       condition.setAttribute('aria-invalid', 'true');
       fill(check, conditionProblem(error, text, condition));
     }
@@ -182,8 +209,7 @@ export async function ruleView(screen, { id }) {
     clearTimeout(timer);
     timer = setTimeout(checkCondition, 300);
   };
-  condition.addEventListener('input', soon);
-  sample.addEventListener('input', soon);
+  for (const control of [condition, sample, title, body]) control.addEventListener('input', soon);
 
   const number = (value) => (value === '' || value === null ? undefined : Number(value));
   const save = async (data) => {
@@ -257,6 +283,7 @@ export async function ruleView(screen, { id }) {
         targets,
         field('Title', title, 'Template: {{event.payload.amount}} is filled from the event'),
         field('Body', body),
+        preview,
         h('div', { class: 'row' }, field('Priority', priority), field('Sound', sound)),
         h(
           'div',
