@@ -271,10 +271,12 @@ export async function loadActiveRules(deps: Pick<DomainDeps, 'db'>, projectId: s
   return rows.map(ruleView);
 }
 
-export type RuleTestInput = { event: Record<string, unknown> } & (
-  | { condition: string; ruleId?: undefined; title?: string; body?: string }
-  | { ruleId: string; condition?: undefined; title?: undefined; body?: undefined }
-);
+export type RuleTestInput = {
+  event: Record<string, unknown>;
+  /** Templates to render instead of the saved rule's (a draft being edited). */
+  title?: string;
+  body?: string;
+} & ({ condition: string; ruleId?: undefined } | { ruleId: string; condition?: undefined });
 
 /** Evaluates a condition (or a saved rule) against a sample event, listing every step. */
 export async function testRule(deps: DomainDeps, projectId: string, input: RuleTestInput) {
@@ -286,14 +288,15 @@ export async function testRule(deps: DomainDeps, projectId: string, input: RuleT
   const explanation = compiled('invalid_condition', 'condition', () =>
     explainCondition(condition, input.event),
   );
-  // A match also shows the notification it would send: the saved rule's, or the templates sent.
-  const templates =
-    rule ?? (input.title !== undefined ? { title: input.title, body: input.body ?? '' } : null);
+  // A match also shows the notification it would send: the templates sent (a draft being
+  // edited), else the saved rule's.
+  const title = input.title ?? rule?.title;
+  const body = input.body ?? rule?.body;
   const notification =
-    templates && explanation.matched
+    explanation.matched && title !== undefined
       ? {
-          title: compileTemplate(templates.title).render(input.event),
-          body: compileTemplate(templates.body).render(input.event),
+          title: compileTemplate(title).render(input.event),
+          body: compileTemplate(body ?? '').render(input.event),
         }
       : undefined;
   return { condition, ...explanation, ...(notification ? { notification } : {}) };

@@ -160,6 +160,32 @@ export async function approveUser(
   return userView(await findUser(db, userId));
 }
 
+/**
+ * Rejects a pending registration: the row goes (it holds nothing yet: no roles, sessions,
+ * devices or receipts), so the person may register again.
+ */
+export async function rejectUser(
+  deps: DomainDeps,
+  principal: Principal,
+  projectId: string,
+  userId: string,
+): Promise<void> {
+  const db = deps.db.forProject(projectId);
+  const user = await findUser(db, userId);
+  if (user.status !== 'pending')
+    throw conflict('user_not_pending', `The user is ${user.status}, not pending; suspend them instead`);
+  // Conditional: an approval that won the race keeps the user.
+  const removed = await db.user.deleteMany({ where: { id: userId, status: 'pending' } });
+  if (removed.count !== 1) throw conflict('user_not_pending', 'The user is no longer pending');
+  deps.audit.record({
+    projectId,
+    principal,
+    action: 'user.reject',
+    resourceType: 'user',
+    resourceId: userId,
+  });
+}
+
 /** Suspends or reactivates a user. Suspension stops their sessions and access tokens at once. */
 export async function setUserStatus(
   deps: DomainDeps,

@@ -34,6 +34,9 @@ import { statusRoutes } from './routes/status.js';
 import { userRoutes } from './routes/users.js';
 import { createGatewayApi } from '../gateway/api.js';
 import { describePusherApi, pusherRoutes } from './routes/pusher.js';
+import { CONSOLE_AUTH_PATH, consoleAuthRoutes } from './routes/console-auth.js';
+import { consoleRoutes } from './routes/console.js';
+import { liveRoutes } from './routes/console-live.js';
 
 export interface ApiDeps extends DomainDeps {
   readiness: Record<string, ReadinessCheck>;
@@ -95,6 +98,7 @@ export function createApiApp(deps: ApiDeps) {
   app.notFound(notFoundHandler);
   app.route('/', healthRoutes(deps.readiness));
   app.route('/', metricsRoutes(deps.metrics, config.metricsToken));
+  app.route(CONSOLE_AUTH_PATH, consoleAuthRoutes(deps));
   app.route('/api/v1/auth', authRoutes(deps));
   app.route('/api/v1/projects', projectRoutes(deps));
   app.route(SOUNDS_PATH, soundRoutes(deps));
@@ -112,6 +116,8 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/api/v1/providers', providerRoutes(deps));
   app.route('/api/v1/audit', auditRoutes(deps));
   app.route('/api/v1/status', statusRoutes(deps));
+  app.route('/api/v1/live', liveRoutes(deps));
+  app.route('/', consoleRoutes(config));
   app.route('/', pusherRoutes(createGatewayApi(deps)));
   describePusherApi(app.openAPIRegistry);
   mountDocs(app, config.http.publicUrl);

@@ -116,7 +116,8 @@ export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Con
     }
     await ack.exec();
     if (settled.length) {
-      // Only waiting callers hear it; one that misses it finds the event settled at its deadline.
+      // Waiting ingest callers and the console's live view hear it; it is at most once (a waiting
+      // caller that misses it finds the event settled at its deadline).
       await deps
         .onSettled(projectId, settled)
         .catch((err: unknown) => log.warn({ err, projectId }, 'Could not announce settled events'));

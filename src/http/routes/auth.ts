@@ -43,10 +43,12 @@ const Register = z
     },
   });
 
-const Login = z.object({ email: Email, password: z.string().max(200), ...ProjectRef }).openapi('Login', {
-  description: 'Project users name their project; super admins leave it out.',
-  example: { email: 'ana@example.com', password: 'correct-horse-7', projectSlug: 'payments' },
-});
+export const Login = z
+  .object({ email: Email, password: z.string().max(200), ...ProjectRef })
+  .openapi('Login', {
+    description: 'Project users name their project; super admins leave it out.',
+    example: { email: 'ana@example.com', password: 'correct-horse-7', projectSlug: 'payments' },
+  });
 
 const Tokens = z
   .object({
@@ -75,7 +77,7 @@ function sessionPrincipal(c: Context<AppEnv>) {
   return c.get('principal') as Extract<Principal, { kind: 'user' | 'superAdmin' }>;
 }
 
-function clientInfo(c: Context<AppEnv>): auth.ClientInfo {
+export function clientInfo(c: Context<AppEnv>): auth.ClientInfo {
   return { ip: c.get('context').ip ?? 'unknown', userAgent: c.req.header('user-agent') };
 }
 

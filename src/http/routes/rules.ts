@@ -137,8 +137,8 @@ const TestRule = z
   .object({
     condition: z.string().min(1).max(10_000).optional(),
     ruleId: Uuid.optional(),
-    title: Title.optional().openapi({ description: 'With condition: the title to preview on a match' }),
-    body: Body.optional().openapi({ description: 'With condition: the body to preview on a match' }),
+    title: Title.optional().openapi({ description: "Rendered instead of the saved rule's title (a draft)" }),
+    body: Body.optional().openapi({ description: "Rendered instead of the saved rule's body (a draft)" }),
     event: z.record(z.string(), z.unknown()).openapi({
       example: { type: 'transfer.failed', payload: { amount: 12000 } },
     }),
@@ -158,7 +158,9 @@ const TestResult = z
     condition: z.string(),
     matched: z.boolean(),
     steps: z.array(z.object({ expression: z.string(), value: z.unknown() })),
-    notification: z.object({ title: z.string(), body: z.string() }).optional(),
+    notification: z.object({ title: z.string(), body: z.string() }).optional().openapi({
+      description: 'When it matched and there are templates (a saved rule, or title and body sent)',
+    }),
   })
   .openapi('RuleTestResult');
 

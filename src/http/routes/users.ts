@@ -245,6 +245,23 @@ export function userRoutes(deps: DomainDeps) {
 
   router.openapi(
     createRoute({
+      method: 'post',
+      path: '/{id}/reject',
+      tags,
+      summary: 'Reject a pending registration (it is removed; the person may register again)',
+      security: security.bearerOrSuperAdmin,
+      middleware: [requirePermission('users:approve')] as const,
+      request: { params: IdParam },
+      responses: { 204: { description: 'Rejected' }, ...errors, ...errorResponses(409) },
+    }),
+    async (c) => {
+      await users.rejectUser(deps, c.get('principal'), projectOf(c), c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+
+  router.openapi(
+    createRoute({
       method: 'put',
       path: '/{id}/status',
       tags,

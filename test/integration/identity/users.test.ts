@@ -1,4 +1,4 @@
-// /api/v1/users: administration (list, pending, get, approve, status) and the caller's own
+// /api/v1/users: administration (list, pending, get, approve, reject, status) and the caller's own
 // profile and push devices. Every response of this file is scanned for hashes.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
   login,
   nextBusMessage,
   registerUser,
+  USER_PASSWORD,
   type TestUser,
 } from './helpers.js';
 
@@ -612,5 +613,47 @@ describe('push devices', () => {
       await api('DELETE', `/api/v1/users/me/push-tokens/${id}`, undefined, { token: owner.token }),
       404,
     );
+  });
+});
+
+describe('POST /users/{id}/reject', () => {
+  it('removes a pending registration, audits it, and lets the person register again', async () => {
+    const pending = await registerUser(hub, project);
+    const res = await api('POST', `/api/v1/users/${pending.id}/reject`, undefined, {
+      token: project.adminToken,
+    });
+    expect(res.status).toBe(204);
+    expectError(
+      await api('GET', `/api/v1/users/${pending.id}`, undefined, { token: project.adminToken }),
+      404,
+    );
+    const [entry] = await auditRows(hub, project.id, { action: 'user.reject', resourceId: pending.id });
+    expect(entry).toMatchObject({ actorType: 'user', resourceType: 'user' });
+    const again = await rawApi(hub, 'POST', '/api/v1/auth/register', {
+      email: pending.email,
+      password: USER_PASSWORD,
+      fullName: 'Second try',
+      projectSlug: project.slug,
+    });
+    expect(again.status).toBe(201);
+  });
+
+  it('answers 409 for a user who is not pending, 403 without users:approve, 404 for another project', async () => {
+    const path = (id: string) => `/api/v1/users/${id}/reject`;
+    expectError(
+      await api('POST', path(member.id), undefined, { token: project.adminToken }),
+      409,
+      'user_not_pending',
+    );
+    const pending = await registerUser(hub, project);
+    expectError(
+      await api('POST', path(pending.id), undefined, { token: reader.token }),
+      403,
+      'permission_denied',
+    );
+    expectError(await api('POST', path(pending.id), undefined, { token: other.adminToken }), 404);
+    expectError(await api('POST', path(pending.id)), 401);
+    const still = await api('GET', `/api/v1/users/${pending.id}`, undefined, { token: project.adminToken });
+    expect(still.body.status).toBe('pending');
   });
 });

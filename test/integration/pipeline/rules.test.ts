@@ -473,6 +473,49 @@ describe('POST /api/v1/rules/test', () => {
     expect(open.body.error.details).toEqual({ field: 'title', reason: 'syntax', column: 9 });
   });
 
+  it("renders a draft's templates (instead of a saved rule's), refusing a bad one with its position", async () => {
+    const event = { type: 'transfer.failed', payload: { amount: 20000, account: 'FR-1' } };
+    const draft = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      {
+        condition: CONDITION,
+        event,
+        title: 'Draft {{event.payload.amount}}',
+        body: 'On {{event.payload.account}}',
+      },
+      as(reader),
+    );
+    expect(draft.body).toMatchObject({
+      matched: true,
+      notification: { title: 'Draft 20000', body: 'On FR-1' },
+    });
+    const rule = await createRule(hub, project, {
+      condition: CONDITION,
+      targetRoles: [project.roles.member],
+      title: 'Saved',
+      body: 'Saved body',
+    });
+    const edited = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      { ruleId: rule.id, event, title: 'Edited {{event.type}}' },
+      as(reader),
+    );
+    expect(edited.body.notification).toEqual({ title: 'Edited transfer.failed', body: 'Saved body' });
+    const bad = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      { condition: CONDITION, event, title: 'x {{event.a + 1}}', body: 'b' },
+      as(reader),
+    );
+    expectError(bad, 400, 'invalid_template');
+    expect(bad.body.error.details).toMatchObject({ field: 'title', column: 5 });
+  });
+
   it('refuses a bad condition with its position, a foreign rule with 404, and both or neither with 400', async () => {
     const bad = await api(
       hub,
