@@ -147,10 +147,6 @@ const TestRule = z
     message: 'send either condition or ruleId',
     path: ['condition'],
   })
-  .refine((v) => v.ruleId === undefined || (v.title === undefined && v.body === undefined), {
-    message: 'title and body go with condition; a saved rule uses its own',
-    path: ['title'],
-  })
   .openapi('TestRule');
 
 const TestResult = z
