@@ -9,7 +9,7 @@ import { uuidv7 } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { VersionedCache } from '../engine/cache.js';
-import type { Suppression, SuppressionCheck } from '../engine/suppression.js';
+import { digestDueAt, type Suppression, type SuppressionCheck } from '../engine/suppression.js';
 import { decodeEntry, type StreamEvent } from '../domain/events.js';
 import type { RecipientIndex } from '../domain/recipients.js';
 import type { DigestScheduler } from './digests.js';
@@ -44,6 +44,8 @@ interface Outcome {
   /** Attempts before this one, when an earlier attempt left a `received` row. */
   previousAttempts: number | null;
   matchedRuleIds: string[];
+  /** Matched rules whose notification suppression turned into a digest, and when it is due. */
+  suppressedRules: Array<{ ruleId: string; digestDueAt: string | null }>;
   drafts: NotificationDraft[];
 }
 
@@ -94,8 +96,15 @@ export async function processEntries(
   const outcomes: Outcome[] = [];
   for (const { entryId, event, rules } of matches) {
     const drafts: NotificationDraft[] = [];
+    const suppressedRules: Outcome['suppressedRules'] = [];
     for (const rule of rules) {
-      if (decisions[next++]!.suppressed) continue;
+      const decision = decisions[next++]!;
+      if (decision.suppressed) {
+        // A redelivered event whose period has ended gets no period id back: its due time is unknown.
+        const due = decision.periodId ? digestDueAt(decision.periodId, rule.limit).toISOString() : null;
+        suppressedRules.push({ ruleId: rule.id, digestDueAt: due });
+        continue;
+      }
       drafts.push(draftFor(rule, event, await deps.recipients.resolve(projectId, rule.targetRoles)));
     }
     const previous = storedById.get(event.id);
@@ -104,6 +113,7 @@ export async function processEntries(
       event,
       previousAttempts: previous ? previous.attempts : null,
       matchedRuleIds: rules.map((r) => r.id),
+      suppressedRules,
       drafts,
     });
   }
@@ -204,6 +214,7 @@ async function write(db: ProjectDb, projectId: string, outcomes: readonly Outcom
     status: 'processed' as const,
     processedAt,
     matchedRules: o.matchedRuleIds,
+    suppressedRules: o.suppressedRules,
     attempts: (o.previousAttempts ?? 0) + 1,
     error: null,
   });

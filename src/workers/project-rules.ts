@@ -3,7 +3,7 @@
 // Cached per project and rebuilt when the rules version moves (see engine/cache.ts).
 import { createVersionedCache, type VersionedCache } from '../engine/cache.js';
 import { buildRuleSet, type RuleSet } from '../engine/ruleset.js';
-import type { SuppressionLimit } from '../engine/suppression.js';
+import { limitOf, type SuppressionLimit } from '../engine/suppression.js';
 import { compileTemplate, type CompiledTemplate } from '../engine/template.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { loadActiveRules, type RuleView } from '../domain/rules.js';
@@ -26,17 +26,6 @@ function templateOf(source: string): CompiledTemplate {
   } catch {
     return { source, render: () => source };
   }
-}
-
-/** The rule's own limits where it sets them, the project's otherwise. */
-export function limitOf(
-  rule: Pick<RuleView, 'suppression'>,
-  projectDefault: SuppressionLimit,
-): SuppressionLimit {
-  return {
-    maxMatches: rule.suppression?.maxMatches ?? projectDefault.maxMatches,
-    windowSeconds: rule.suppression?.windowSeconds ?? projectDefault.windowSeconds,
-  };
 }
 
 export async function loadProjectRules(

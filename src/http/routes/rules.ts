@@ -132,6 +132,15 @@ const TestResult = z
     matched: z.boolean(),
     steps: z.array(z.object({ expression: z.string(), value: z.unknown() })),
     notification: z.object({ title: z.string(), body: z.string() }).optional(),
+    suppressed: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'For a saved rule that matched: true when the rule is at its suppression limit now (by default 10 ' +
+          'matches per rule per minute), so a real match would not be notified but counted in a digest',
+      }),
+    digestDueAt: z.date().optional().openapi({ description: 'When suppressed: when that digest is due' }),
   })
   .openapi('RuleTestResult');
 
