@@ -7,6 +7,7 @@ import './core/load-env-file.js';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import type { Config } from './core/config.js';
+import { parseMysqlUrl } from './core/mysql-url.js';
 import { CliError, EXIT, progress, say } from './cli/output.js';
 import type { Services } from './services.js';
 
@@ -69,8 +70,8 @@ async function configOrExit(): Promise<Config> {
  * "pool timeout" for a database that is missing or unreachable.
  */
 async function requireMigratedDatabase(config: Config): Promise<void> {
-  const { hostname, port } = new URL(config.database.url);
-  progress(`Connecting to MySQL at ${hostname}:${port || 3306}`);
+  const { host, port } = parseMysqlUrl(config.database.url);
+  progress(`Connecting to MySQL at ${host}:${port}`);
   const { migrationStatus } = await import('./core/migrate.js');
   const status = await migrationStatus({ url: config.database.url }).catch((err: unknown) => {
     throw new CliError(

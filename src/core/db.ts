@@ -3,6 +3,7 @@
 // handler cannot forget it. `system` is the explicit, unscoped client for system code.
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
+import { parseMysqlUrl } from './mysql-url.js';
 
 export { Prisma };
 
@@ -15,25 +16,6 @@ export const TENANT_MODELS: ReadonlySet<string> = new Set(
     return fields !== undefined && 'projectId' in fields;
   }),
 );
-
-export interface MysqlTarget {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}
-
-export function parseMysqlUrl(url: string): MysqlTarget {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username || 'root'),
-    password: decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
-  };
-}
 
 export function createPrismaClient(options: { url: string; poolSize: number }): PrismaClient {
   const target = parseMysqlUrl(options.url);

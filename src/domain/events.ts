@@ -168,13 +168,27 @@ const eventSelect = {
   processedAt: true,
   status: true,
   matchedRules: true,
+  suppressedRules: true,
   attempts: true,
   error: true,
 } as const;
 
 type EventRow = Prisma.EventGetPayload<{ select: typeof eventSelect }>;
 
-const eventView = (row: EventRow) => ({ ...row, matchedRules: (row.matchedRules as string[] | null) ?? [] });
+type SuppressedRule = { ruleId: string; digestDueAt: string | null };
+
+/** `ruleResults` says, per matched rule, whether its notification was sent or suppressed into a digest. */
+function eventView({ suppressedRules, ...row }: EventRow) {
+  const matchedRules = (row.matchedRules as string[] | null) ?? [];
+  const suppressed = (suppressedRules as SuppressedRule[] | null) ?? [];
+  const ruleResults = matchedRules.map((ruleId) => {
+    const digest = suppressed.find((s) => s.ruleId === ruleId);
+    return digest
+      ? { ruleId, suppressed: true, digestDueAt: digest.digestDueAt }
+      : { ruleId, suppressed: false };
+  });
+  return { ...row, matchedRules, ruleResults };
+}
 
 /** Events the consumer has stored (queued ones are not listed: they are not in MySQL yet). */
 export async function listEvents(deps: DomainDeps, projectId: string, query: Page & EventFilters) {

@@ -8,11 +8,12 @@ import { uuidv7 } from '../core/ids.js';
 import { compileCondition } from '../engine/compile.js';
 import { explainCondition } from '../engine/explain.js';
 import { ConditionError } from '../engine/parse.js';
-import type { SuppressionLimit } from '../engine/suppression.js';
+import { limitOf, previewSuppression, type SuppressionLimit } from '../engine/suppression.js';
 import { compileTemplate } from '../engine/template.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import type { Principal } from './principal.js';
 import { checkRuleAlerting, type RuleAlert, type RuleAlerting } from './alerting/rule-alert.js';
+import { readSettings } from './settings.js';
 
 export interface RuleFields extends RuleAlerting {
   name: string;
@@ -299,5 +300,26 @@ export async function testRule(deps: DomainDeps, projectId: string, input: RuleT
           body: compileTemplate(body ?? '').render(input.event),
         }
       : undefined;
-  return { condition, ...explanation, ...(notification ? { notification } : {}) };
+  // A saved rule that matches may be over its suppression limit: then this match would be
+  // counted in a digest, not notified.
+  const suppression = rule && explanation.matched ? await suppressionNow(deps, projectId, rule) : undefined;
+  return {
+    condition,
+    ...explanation,
+    ...(notification ? { notification } : {}),
+    ...(suppression
+      ? suppression.suppressed
+        ? { suppressed: true, digestDueAt: suppression.digestDueAt }
+        : { suppressed: false }
+      : {}),
+  };
+}
+
+async function suppressionNow(deps: DomainDeps, projectId: string, rule: RuleView) {
+  const project = await deps.db.system.project.findUnique({
+    where: { id: projectId },
+    select: { settings: true },
+  });
+  const limit = limitOf(rule, readSettings(project?.settings).suppression);
+  return previewSuppression(deps, projectId, rule.id, limit);
 }

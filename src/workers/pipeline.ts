@@ -9,7 +9,7 @@ import { uuidv7 } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { VersionedCache } from '../engine/cache.js';
-import type { Suppression, SuppressionCheck } from '../engine/suppression.js';
+import { digestDueAt, type Suppression, type SuppressionCheck } from '../engine/suppression.js';
 import type { AlertMatch } from '../domain/alerting/alerts.js';
 import { decodeEntry, type StreamEvent } from '../domain/events.js';
 import type { RecipientIndex } from '../domain/recipients.js';
@@ -54,6 +54,8 @@ interface Outcome {
   /** Attempts before this one, when an earlier attempt left a `received` row. */
   previousAttempts: number | null;
   matchedRuleIds: string[];
+  /** Matched rules whose notification suppression turned into a digest, and when it is due. */
+  suppressedRules: Array<{ ruleId: string; digestDueAt: string | null }>;
   drafts: NotificationDraft[];
 }
 
@@ -106,8 +108,15 @@ export async function processEntries(
   const outcomes: Outcome[] = [];
   for (const [i, { entryId, event, rules }] of matches.entries()) {
     const drafts: NotificationDraft[] = [];
+    const suppressedRules: Outcome['suppressedRules'] = [];
     for (const rule of notifying[i]!.rules) {
-      if (decisions[next++]!.suppressed) continue;
+      const decision = decisions[next++]!;
+      if (decision.suppressed) {
+        // A redelivered event whose period has ended gets no period id back: its due time is unknown.
+        const due = decision.periodId ? digestDueAt(decision.periodId, rule.limit).toISOString() : null;
+        suppressedRules.push({ ruleId: rule.id, digestDueAt: due });
+        continue;
+      }
       drafts.push(draftFor(rule, event, await deps.recipients.resolve(projectId, rule.targetRoles)));
     }
     const previous = storedById.get(event.id);
@@ -116,6 +125,7 @@ export async function processEntries(
       event,
       previousAttempts: previous ? previous.attempts : null,
       matchedRuleIds: rules.map((r) => r.id),
+      suppressedRules,
       drafts,
     });
   }
@@ -246,6 +256,7 @@ async function write(db: ProjectDb, projectId: string, outcomes: readonly Outcom
     status: 'processed' as const,
     processedAt,
     matchedRules: o.matchedRuleIds,
+    suppressedRules: o.suppressedRules,
     attempts: (o.previousAttempts ?? 0) + 1,
     error: null,
   });

@@ -4,7 +4,7 @@
 import { createVersionedCache, type VersionedCache } from '../engine/cache.js';
 import { compileCondition, type CompiledCondition } from '../engine/compile.js';
 import { buildRuleSet, type RuleSet } from '../engine/ruleset.js';
-import type { SuppressionLimit } from '../engine/suppression.js';
+import { limitOf, type SuppressionLimit } from '../engine/suppression.js';
 import { compileTemplate, type CompiledTemplate } from '../engine/template.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { opensAlert } from '../domain/alerting/rule-alert.js';
@@ -41,17 +41,6 @@ function templateOf(source: string): CompiledTemplate {
   } catch {
     return { source, render: () => source };
   }
-}
-
-/** The rule's own limits where it sets them, the project's otherwise. */
-export function limitOf(
-  rule: Pick<RuleView, 'suppression'>,
-  projectDefault: SuppressionLimit,
-): SuppressionLimit {
-  return {
-    maxMatches: rule.suppression?.maxMatches ?? projectDefault.maxMatches,
-    windowSeconds: rule.suppression?.windowSeconds ?? projectDefault.windowSeconds,
-  };
 }
 
 export async function loadProjectRules(

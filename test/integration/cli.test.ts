@@ -91,6 +91,15 @@ describe('tocsin CLI', { timeout: 120_000 }, () => {
     expect(rule.output).toContain('MATCHED');
     // The hook does bite: a command that needs the database cannot load.
     expect((await run(['project', 'list'], env)).code).not.toBe(0);
+    // doctor talks to MySQL and Redis itself, without the Prisma client or the server.
+    const doctor = await run(['doctor'], {
+      NODE_OPTIONS: env.NODE_OPTIONS,
+      FORBIDDEN_IMPORTS: String.raw`/src/generated/prisma/|/node_modules/(hono|@hono|bullmq|uWebSockets\.js)/|/src/(services|start)\.ts`,
+      HTTP_PORT: String(await freePort()),
+      GATEWAY_PORT: String(await freePort()),
+    });
+    expect(doctor.output).toMatch(/✔ Migrations/);
+    expect(doctor.code).toBe(0);
   });
 
   it('resets a super admin password: generated once or read from stdin, audited, sessions ended', async () => {

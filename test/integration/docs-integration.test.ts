@@ -104,6 +104,18 @@ async function expectAlerted(project: TestProject, id: string): Promise<void> {
   ]);
 }
 
+/** The walkthrough's event (matched by the "Big failures" rule), sent with the project's API key. */
+async function sendBigFailure(project: TestProject): Promise<void> {
+  const sent = await api(
+    hub,
+    'POST',
+    '/api/v1/events',
+    { type: 'transfer.failed', payload: { amount: 12000 } },
+    { apiKey: project.apiKey },
+  );
+  expect(sent.status).toBe(202);
+}
+
 /** Section 1's environment: the address and the project's API key, as its sh block exports them. */
 const producerEnv = (project: TestProject) => ({
   ...process.env,
@@ -172,14 +184,7 @@ describe('docs/integration.md, 1. Sending events', () => {
 describe('docs/integration.md, 2. Receiving notifications live', () => {
   it('shows a waiting notification with pusher-js and acknowledges it over the socket', async () => {
     const project = await docsProject();
-    const sent = await api(
-      hub,
-      'POST',
-      '/api/v1/events',
-      { type: 'transfer.failed', payload: { amount: 12000 } },
-      { apiKey: project.apiKey },
-    );
-    expect(sent.status).toBe(202);
+    await sendBigFailure(project);
     const inbox = () => api(hub, 'GET', '/api/v1/notifications', undefined, { token: project.adminToken });
     await eventually(async () => (await inbox()).body.items.length === 1, 'the notification is in the inbox');
     // The page, as written: it logs in, subscribes to its user channel and is replayed what it
@@ -212,14 +217,7 @@ describe('docs/integration.md, 2. With Laravel Echo', () => {
       });
     // user_info carries the id: Echo's here() hands out nothing else.
     await shows(`online: Project Admin (${me.body.id})`, 'Echo lists the presence member with its id');
-    const sent = await api(
-      hub,
-      'POST',
-      '/api/v1/events',
-      { type: 'transfer.failed', payload: { amount: 12000 } },
-      { apiKey: project.apiKey },
-    );
-    expect(sent.status).toBe(202);
+    await sendBigFailure(project);
     await shows('Transfer failed 12000 EUR', 'Echo shows the notification');
     await eventually(
       async () =>

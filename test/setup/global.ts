@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import mariadb from 'mariadb';
 import { migrate } from '../../src/core/migrate.js';
-import { parseMysqlUrl } from '../../src/core/db.js';
+import { parseMysqlUrl } from '../../src/core/mysql-url.js';
 import { TEST_WORKERS } from '../../vitest.config.js';
 import { findBrowser } from '../support/browser.js';
 import { ADMIN_URL, TEST_REDIS_URL, workerDatabase, workerRedisPrefix } from '../support/env.js';

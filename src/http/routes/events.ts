@@ -65,6 +65,20 @@ const EventStatus = z.enum(['queued', 'received', 'processed', 'failed']).openap
 
 const Waited = Accepted.extend({ status: EventStatus });
 
+const RuleResult = z
+  .object({
+    ruleId: z.string(),
+    suppressed: z.boolean(),
+    digestDueAt: z.string().nullable().optional().openapi({ description: 'Only when suppressed (ISO 8601)' }),
+  })
+  .openapi('EventRuleResult', {
+    example: {
+      ruleId: '0193a0c4-7b1e-7c3d-9f00-000000000001',
+      suppressed: true,
+      digestDueAt: '2026-12-02T01:31:00.000Z',
+    },
+  });
+
 const EventSchema = z
   .object({
     id: z.string(),
@@ -77,6 +91,13 @@ const EventSchema = z
     processedAt: z.date().nullable(),
     status: EventStatus,
     matchedRules: z.array(z.string()),
+    ruleResults: z.array(RuleResult).openapi({
+      description:
+        'One entry per matched rule. `suppressed: true` means its notification was not sent: the rule ' +
+        "reached its suppression limit (the project's `suppression`, by default 10 matches per rule per " +
+        "minute, or the rule's own) and the match is counted in one digest notification, due at " +
+        '`digestDueAt` (null when unknown, e.g. for events processed before Tocsin recorded it).',
+    }),
     attempts: z.number().int(),
     error: z.string().nullable(),
   })

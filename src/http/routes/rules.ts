@@ -157,6 +157,15 @@ const TestResult = z
     notification: z.object({ title: z.string(), body: z.string() }).optional().openapi({
       description: 'When it matched and there are templates (a saved rule, or title and body sent)',
     }),
+    suppressed: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'For a saved rule that matched: true when the rule is at its suppression limit now (by default 10 ' +
+          'matches per rule per minute), so a real match would not be notified but counted in a digest',
+      }),
+    digestDueAt: z.date().optional().openapi({ description: 'When suppressed: when that digest is due' }),
   })
   .openapi('RuleTestResult');
 

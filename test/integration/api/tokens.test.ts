@@ -3,7 +3,7 @@
 import mariadb from 'mariadb';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMysqlUrl } from '../../../src/core/db.js';
+import { parseMysqlUrl } from '../../../src/core/mysql-url.js';
 import { hashPassword } from '../../../src/domain/passwords.js';
 import {
   ADMIN_PASSWORD,
