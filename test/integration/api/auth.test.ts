@@ -19,10 +19,10 @@ const login = (email: string, password: string, projectSlug?: string) =>
   api(hub, 'POST', '/api/v1/auth/login', { email, password, ...(projectSlug ? { projectSlug } : {}) });
 
 /** Registers a user and activates them directly (the approval route has its own tests). */
-async function activeUser(email: string) {
+async function activeUser(email: string, password = PASSWORD) {
   const reg = await api(hub, 'POST', '/api/v1/auth/register', {
     email,
-    password: PASSWORD,
+    password,
     fullName: 'Test User',
     projectSlug: project.slug,
   });
@@ -120,16 +120,7 @@ describe('login, refresh, logout', () => {
   it('counts every byte of a password: bcrypt alone would stop at 72', async () => {
     // 36 'ä' are 72 bytes: before the pre-hash, any suffix logged in.
     const password = `${'ä'.repeat(36)}a-1`;
-    const reg = await api(hub, 'POST', '/api/v1/auth/register', {
-      email: 'umlaut@example.test',
-      password,
-      fullName: 'Ümlaut',
-      projectSlug: project.slug,
-    });
-    expect(reg.status).toBe(201);
-    await hub.running.db
-      .forProject(project.id)
-      .user.update({ where: { id: reg.body.id }, data: { status: 'active' } });
+    await activeUser('umlaut@example.test', password);
     expect((await login('umlaut@example.test', password, project.slug)).status).toBe(200);
     expectError(
       await login('umlaut@example.test', `${'ä'.repeat(36)}b-2`, project.slug),
