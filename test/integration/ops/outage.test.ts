@@ -12,35 +12,26 @@ import {
   type ApiResponse,
   type TestProject,
 } from '../../support/api.js';
-import { ADMIN_URL, TEST_REDIS_URL, workerDatabase, workerId } from '../../support/env.js';
+import { TEST_REDIS_URL } from '../../support/env.js';
 import { eventually } from '../../support/gateway.js';
-import { startHub, type TestHub } from '../../support/hub.js';
-import { startProxy, type CuttableProxy } from '../../support/proxy.js';
+import type { TestHub } from '../../support/hub.js';
+import { startProxiedHub, type CuttableProxy, type ProxiedHub } from '../../support/proxy.js';
 
 let mysql: CuttableProxy;
 let redis: CuttableProxy;
 let hub: TestHub;
+let proxied: ProxiedHub;
 let project: TestProject;
 const direct = createRedis(TEST_REDIS_URL, 'outage-test');
 
 beforeAll(async () => {
-  mysql = await startProxy({ host: '127.0.0.1', port: 3306 });
-  redis = await startProxy({ host: '127.0.0.1', port: 6379 });
-  const mysqlUrl = new URL(ADMIN_URL);
-  mysqlUrl.port = String(mysql.port);
-  hub = await startHub(
-    {
-      DATABASE_URL: `${mysqlUrl.href.replace(/\/$/, '')}/${workerDatabase(workerId())}`,
-      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
-    },
-    ['api'],
-  );
-  await hub.running.prepared;
+  proxied = await startProxiedHub();
+  ({ hub, mysql, redis } = proxied);
   project = await createTestProject(hub, await superAdminToken(hub));
 });
 afterAll(async () => {
-  await hub.close();
-  await Promise.all([mysql.close(), redis.close(), direct.quit()]);
+  await proxied.close();
+  await direct.quit();
 });
 
 const ingest = (marker: string, apiKey = project.apiKey) =>
