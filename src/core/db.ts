@@ -122,3 +122,16 @@ export function createDb(options: { url: string; poolSize: number }): Db {
     close: () => system.$disconnect(),
   };
 }
+
+/**
+ * An error that says MySQL is unreachable (the pool cannot hand out a connection, the server
+ * refused or dropped it), not that the query was wrong.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'P1001' || code === 'P1002' || code === 'P1017') return true;
+  return /pool timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket has unexpectedly been closed|Connection closed|connection refused/i.test(
+    err.message,
+  );
+}

@@ -19,6 +19,7 @@ import {
   PONG_TIMEOUT_MS,
   PROTOCOL_VERSION,
   encode,
+  encodeError,
 } from './protocol.js';
 import { createConnectionQuota } from './quota.js';
 import { createSession } from './session.js';
@@ -181,7 +182,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
     .get('/metrics', metricsHandler(services.metrics, services.config.metricsToken))
     .ws<SocketState>('/app/:key', {
-      maxPayloadLength: LIMITS.hardFrameBytes,
+      maxPayloadLength: LIMITS.transportFrameBytes,
       // Room above the sweep's bound, so the 4100 close frame still fits behind what is queued.
       maxBackpressure: 2 * LIMITS.bufferedBytes,
       idleTimeout: 0, // liveness is the protocol's ping/pong (4201), swept above
@@ -222,7 +223,12 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         );
       },
       open: (ws: Socket) => session.open(ws),
-      message: (ws: Socket, raw) => session.message(ws, raw),
+      message: (ws: Socket, raw) => {
+        if (raw.byteLength <= LIMITS.hardFrameBytes) return session.message(ws, raw);
+        const reason = `Frame exceeds ${LIMITS.hardFrameBytes} bytes`;
+        ws.cork(() => ws.send(encodeError(CLOSE.frameTooLarge, reason)));
+        ws.end(CLOSE.frameTooLarge, reason);
+      },
       close: (ws: Socket) => session.close(ws),
     })
     .any('/*', (res) => {

@@ -28,7 +28,7 @@ async function fromBearer(deps: DomainDeps, c: Context<AppEnv>, token: string): 
     if (requested === undefined)
       return { kind: 'superAdmin', adminId: claims.sub, jti: claims.jti, exp: claims.exp };
     const project = UUID_PATTERN.test(requested) ? await deps.projects.byId(requested) : null;
-    if (!project) throw notFound('Project');
+    if (!project || project.deleted) throw notFound('Project');
     return {
       kind: 'superAdmin',
       adminId: claims.sub,

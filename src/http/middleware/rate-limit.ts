@@ -10,6 +10,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { UUID_PATTERN } from '../../core/ids.js';
+import { createStaleCache, type StaleCache } from '../../core/stale-cache.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import { readSettings, type ProjectSettings } from '../../domain/settings.js';
 import { verifyAccessToken } from '../../domain/tokens.js';
@@ -45,7 +46,8 @@ interface Caller {
 /** Limiters and the settings cache, one set per Redis connection (i.e. per running hub). */
 interface State {
   limiters: Map<string, RateLimiterRedis>;
-  settings: Map<string, { limits: Limits; expires: number }>;
+  /** Limits per project; while MySQL is away the last ones keep counting (stale-while-error). */
+  settings: StaleCache<Limits>;
 }
 
 const states = new WeakMap<object, State>();
@@ -53,7 +55,10 @@ const states = new WeakMap<object, State>();
 function stateOf(deps: DomainDeps): State {
   let state = states.get(deps.redis);
   if (!state) {
-    const created: State = { limiters: new Map(), settings: new Map() };
+    const created: State = {
+      limiters: new Map(),
+      settings: createStaleCache({ ttlMs: SETTINGS_TTL_MS, retryMs: SETTINGS_TTL_MS, maxEntries: 10_000 }),
+    };
     deps.bus.on('project.changed', (message) => created.settings.delete(message.projectId));
     states.set(deps.redis, created);
     state = created;
@@ -82,17 +87,14 @@ function limiterFor(deps: DomainDeps, state: State, bucket: Bucket): RateLimiter
   return limiter;
 }
 
-async function limitsOf(deps: DomainDeps, state: State, projectId: string): Promise<Limits> {
-  const cached = state.settings.get(projectId);
-  if (cached && cached.expires > Date.now()) return cached.limits;
-  const row = await deps.db.system.project.findUnique({
-    where: { id: projectId },
-    select: { settings: true },
+function limitsOf(deps: DomainDeps, state: State, projectId: string): Promise<Limits> {
+  return state.settings.get(projectId, async () => {
+    const row = await deps.db.system.project.findUnique({
+      where: { id: projectId },
+      select: { settings: true },
+    });
+    return readSettings(row?.settings).rateLimits;
   });
-  const limits = readSettings(row?.settings).rateLimits;
-  if (state.settings.size >= 10_000) state.settings.delete(state.settings.keys().next().value!);
-  state.settings.set(projectId, { limits, expires: Date.now() + SETTINGS_TTL_MS });
-  return limits;
 }
 
 /**

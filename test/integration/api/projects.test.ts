@@ -269,6 +269,17 @@ describe('reading and changing projects', () => {
       { token: sa },
     );
     expect(deleted.body.total).toBe(1);
+    // Not even a super admin acts inside it through X-Project-Id.
+    for (const [method, path] of [
+      ['GET', '/api/v1/users'],
+      ['POST', '/api/v1/rules/test'],
+    ] as const) {
+      const inside = await api(hub, method, path, method === 'POST' ? {} : undefined, {
+        token: sa,
+        projectId: doomed.id,
+      });
+      expectError(inside, 404, 'not_found');
+    }
   });
 
   it("refuses a disabled or deleted project's API key over HTTP", async () => {

@@ -273,6 +273,20 @@ describe('bad input', () => {
     await after.socketId();
     after.ws.close();
   });
+
+  it('closes a frame over the hard limit with a Pusher code (4300), not a bare transport cut', async () => {
+    for (const size of [64 * 1024 + 1, 512 * 1024]) {
+      const socket = rawSocket(hub.gatewayPort, appPath(project.key));
+      await socket.socketId();
+      socket.send({ event: 'pusher:ping', data: 'x'.repeat(size) });
+      const closed = await within(socket.closed, `close after a ${size}-byte frame`);
+      expect(closed.code).toBe(4300);
+      expect(socket.frames.at(-1)).toEqual({
+        event: 'pusher:error',
+        data: { code: 4300, message: 'Frame exceeds 65536 bytes' },
+      });
+    }
+  });
 });
 
 describe('liveness', () => {
