@@ -102,8 +102,14 @@ async function signIn(page: Page, email: string, password: string, projectSlug?:
 }
 
 async function open(page: Page, link: string, title = link) {
-  await page.locator('nav').getByRole('link', { name: link, exact: true }).click();
+  const entry = page.locator('nav').getByRole('link', { name: link, exact: true });
+  await entry.click();
   await heading(page, title).waitFor();
+  // (CSS, not a role: on phones the menu folds away after a choice, leaving it hidden.)
+  await page
+    .locator('nav a[aria-current="page"]')
+    .filter({ hasText: new RegExp(`^${link}$`) })
+    .waitFor({ state: 'attached' });
 }
 
 describe('a project admin', () => {

@@ -89,7 +89,11 @@ function drawNav(active) {
     sections
       .get(section)
       .push(
-        h('a', { href: `${BASE}${route.path}`, 'aria-current': route === active ? 'page' : null }, label),
+        h(
+          'a',
+          { href: `${BASE}${route.path}`, 'aria-current': route.path === active?.path ? 'page' : null },
+          label,
+        ),
       );
   }
   const acting = actingProject();

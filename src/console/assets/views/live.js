@@ -5,8 +5,11 @@
 import { get, post } from '../api.js';
 import { actionButton, badge, errorBox, field, fill, h, load, page, table, when } from '../dom.js';
 import { BASE, onLeave } from '../router.js';
+import { explainSteps } from './rules.js';
 
 const MAX_SHOWN = 200;
+/** Rules traced by "Why not?": each is one POST /rules/test. */
+const WHY_NOT_RULES = 20;
 
 /** Reads an SSE body, calling `onMessage(event, data)` for each complete message. */
 async function readEvents(body, onMessage) {
@@ -81,7 +84,8 @@ function notificationItem(n, open = false) {
 
 /** Why no rule matched: each active rule's explain trace for this event. */
 async function whyNot(event, rules) {
-  const active = rules.filter((r) => r.active).slice(0, 20);
+  const all = rules.filter((r) => r.active);
+  const active = all.slice(0, WHY_NOT_RULES);
   if (active.length === 0) return h('p', { class: 'hint' }, 'The project has no active rule.');
   const sample = { type: event.type, payload: event.payload, source: event.source ?? undefined };
   const traces = await Promise.all(
@@ -90,6 +94,9 @@ async function whyNot(event, rules) {
   return h(
     'ul',
     { class: 'steps' },
+    all.length > active.length
+      ? h('li', { class: 'hint' }, `The first ${WHY_NOT_RULES} of ${all.length} active rules, by priority:`)
+      : null,
     traces.map(({ rule, t }) =>
       h(
         'li',
@@ -97,19 +104,7 @@ async function whyNot(event, rules) {
         h('a', { href: `${BASE}/rules/${rule.id}` }, rule.name),
         ': ',
         h('code', null, rule.condition),
-        h(
-          'ol',
-          { class: 'steps' },
-          t.steps.map((s) =>
-            h(
-              'li',
-              null,
-              h('code', null, s.expression),
-              ' → ',
-              h('code', null, JSON.stringify(s.value) ?? 'undefined'),
-            ),
-          ),
-        ),
+        explainSteps(t.steps),
       ),
     ),
   );

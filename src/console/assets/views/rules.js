@@ -39,7 +39,23 @@ function locate(text, column) {
   };
 }
 
-/** The explain trace: every node of the condition with its value. */
+/** The explain trace: every node of the condition with its value, in evaluation order. */
+export function explainSteps(steps) {
+  return h(
+    'ol',
+    { class: 'steps' },
+    steps.map((step) =>
+      h(
+        'li',
+        null,
+        h('code', null, step.expression),
+        ' → ',
+        h('code', null, JSON.stringify(step.value) ?? 'undefined'),
+      ),
+    ),
+  );
+}
+
 function trace(result) {
   return [
     h(
@@ -47,19 +63,7 @@ function trace(result) {
       null,
       result.matched ? badge('matches the sample', 'good') : badge('does not match the sample', 'warn'),
     ),
-    h(
-      'ol',
-      { class: 'steps' },
-      result.steps.map((step) =>
-        h(
-          'li',
-          null,
-          h('code', null, step.expression),
-          ' → ',
-          h('code', null, JSON.stringify(step.value) ?? 'undefined'),
-        ),
-      ),
-    ),
+    explainSteps(result.steps),
   ];
 }
 
