@@ -1,11 +1,11 @@
 // The command line as an operator uses it: real child processes, exit codes and output.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { keyedHash } from '../../src/core/crypto.js';
 import { createDb } from '../../src/core/db.js';
 import { hashPassword, verifyPassword } from '../../src/domain/passwords.js';
 import { ADMIN_URL, testConfig } from '../support/env.js';
-import { freePort, runTocsin } from '../support/process.js';
+import { freePort, runTocsin, stopChildren } from '../support/process.js';
 import { uniqueSlug } from '../support/api.js';
 
 async function run(args: string[], env: Record<string, string> = {}, input?: string) {
@@ -14,8 +14,13 @@ async function run(args: string[], env: Record<string, string> = {}, input?: str
   return { code, output: proc.output() };
 }
 
-// Each command is a fresh Node process (~1 s of start-up, several on a loaded machine).
-describe('tocsin CLI', { timeout: 120_000 }, () => {
+// A command still running when its test timed out is killed, not left to the next test.
+afterEach(stopChildren);
+
+// Each command is a fresh Node process: ~1 s of start-up idle, 25 s seen on a loaded 2-core
+// machine. The budget is per command, times the most commands one test runs (8).
+const COMMAND_MS = 40_000;
+describe('tocsin CLI', { timeout: 8 * COMMAND_MS }, () => {
   it('creates, lists and rotates the key of a project', async () => {
     const slug = uniqueSlug('cli');
     const created = await run([

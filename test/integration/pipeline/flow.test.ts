@@ -43,7 +43,6 @@ describe('POST /events → notification', () => {
       priority: 5,
     });
 
-    const started = Date.now();
     const dispatched = nextDispatch(hub, (m) => m.projectId === project.id);
     const res = await postEvent(hub, project, {
       type: 'transfer.failed',
@@ -51,8 +50,8 @@ describe('POST /events → notification', () => {
       source: 'core',
     });
     expect(res.status).toBe(202);
+    // How fast: bench/pipeline.ts and bench/e2e.ts; here only what arrives.
     const message = await dispatched;
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(message.userIds).toEqual([...members, ...managers].sort());
 
     const db = hub.running.db.forProject(project.id);
@@ -123,10 +122,11 @@ describe('POST /events → notification', () => {
       },
     });
     await redis.incr(keys.rulesVersion(project.id));
-    const started = Date.now();
-    let matched: unknown[] = [];
-    while (!matched.includes(rule.id)) matched = (await processed('heal.me'))!.matchedRules as unknown[];
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // Each new event is checked against the version until one matches the missed rule.
+    await eventually(
+      async () => (await processed('heal.me'))!.matchedRules as unknown[],
+      (matched) => matched.includes(rule.id),
+    );
   });
 
   it('with ?wait= answers 200 processed once the notification is in the inbox', async () => {
