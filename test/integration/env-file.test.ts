@@ -31,7 +31,8 @@ function tocsin(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-describe('.env', { timeout: 60_000 }, () => {
+// Each command is a fresh Node process (several seconds on a loaded machine).
+describe('.env', { timeout: 120_000 }, () => {
   it('is read by tocsin start and by one-shot commands', async () => {
     for (const args of [['start'], ['migrate']]) {
       const { code, stderr } = await tocsin(args);

@@ -136,15 +136,7 @@ describe('POST /events → notification', () => {
       targetRoles: [project.roles.member],
       title: 'Waited for',
     });
-    const res = await api(
-      hub,
-      'POST',
-      '/api/v1/events?wait=30',
-      { type: 'wait.for.me', payload: {} },
-      {
-        apiKey: project.apiKey,
-      },
-    );
+    const res = await postEvent(hub, project, { type: 'wait.for.me', payload: {} }, {}, 30);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ id: expect.any(String), status: 'processed' });
     // No waiting here: the answer came after the commit.
@@ -155,28 +147,11 @@ describe('POST /events → notification', () => {
     expect(receipt?.notification.title).toBe('Waited for');
 
     // An idempotent repeat of a settled event answers at once.
-    const key = { 'Idempotency-Key': `wait-${res.body.id}` };
-    const first = await api(
-      hub,
-      'POST',
-      '/api/v1/events?wait=30',
-      { type: 'x', payload: {} },
-      {
-        apiKey: project.apiKey,
-        headers: key,
-      },
-    );
+    const repeat = () =>
+      postEvent(hub, project, { type: 'x', payload: {} }, { 'Idempotency-Key': `wait-${res.body.id}` }, 30);
+    const first = await repeat();
     const started = Date.now();
-    const again = await api(
-      hub,
-      'POST',
-      '/api/v1/events?wait=30',
-      { type: 'x', payload: {} },
-      {
-        apiKey: project.apiKey,
-        headers: key,
-      },
-    );
+    const again = await repeat();
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ id: first.body.id, status: 'processed' });
     expect(again.headers.get('idempotent-replayed')).toBe('true');

@@ -136,15 +136,7 @@ describe('POST /api/v1/events', () => {
   it('refuses a ?wait= outside 1–30 seconds with 400 naming wait, queueing nothing', async () => {
     const before = await streamLength(project.id);
     for (const wait of ['0', '31', '1.5', 'soon']) {
-      const res = await api(
-        hub,
-        'POST',
-        `/api/v1/events?wait=${wait}`,
-        { type: 't', payload: {} },
-        {
-          apiKey: project.apiKey,
-        },
-      );
+      const res = await postEvent(hub, project, { type: 't', payload: {} }, {}, wait);
       expectError(res, 400, 'validation_failed');
       expect(res.body.error.message).toMatch(/^wait: /);
     }
@@ -153,15 +145,7 @@ describe('POST /api/v1/events', () => {
 
   it('answers ?wait= with 202 and status queued when no worker settles the event in time', async () => {
     const started = Date.now();
-    const res = await api(
-      hub,
-      'POST',
-      '/api/v1/events?wait=1',
-      { type: 'unattended', payload: {} },
-      {
-        apiKey: project.apiKey,
-      },
-    );
+    const res = await postEvent(hub, project, { type: 'unattended', payload: {} }, {}, 1);
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ id: expect.any(String), status: 'queued' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
