@@ -27,6 +27,7 @@ export interface EscalationOptions {
   /** How long a claimed member stays hidden from other workers. */
   leaseMs?: number;
   batchSize?: number;
+  /** Steps fired at once; each holds a MySQL connection for its transaction (default: pool − 2). */
   concurrency?: number;
 }
 
@@ -49,6 +50,9 @@ local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
 if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
 return 1`;
+
+/** A loaded database makes a step wait for a connection; a step that gives up is retried after its lease. */
+const TRANSACTION_LIMITS = { maxWait: 10_000, timeout: 10_000 };
 
 const alertColumns = {
   id: true,
@@ -197,7 +201,7 @@ export async function advanceAlert(
       }),
     });
     return true;
-  });
+  }, TRANSACTION_LIMITS);
   if (!fired) return null; // acknowledged, resolved or advanced by another worker meanwhile: it rescheduled
   deps.metrics.escalationLateness.observe((now - alert.nextStepAt.getTime()) / 1000);
   if (draft) {
@@ -235,7 +239,8 @@ export function startEscalation(deps: EscalationDeps, options: EscalationOptions
   const pollMs = options.pollMs ?? 250;
   const leaseMs = options.leaseMs ?? 10_000;
   const batchSize = options.batchSize ?? 200;
-  const concurrency = options.concurrency ?? 16;
+  // Steps beyond the pool would wait for a connection inside their transaction and time out.
+  const concurrency = options.concurrency ?? Math.max(1, deps.config.database.poolSize - 2);
   const key = timerKey(deps.keys);
   let stopping = false;
   let wake: (() => void) | undefined;

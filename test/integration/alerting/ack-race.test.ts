@@ -12,16 +12,7 @@ import { api, createTestProject, superAdminToken, type TestProject } from '../..
 import { startFakeFcm, type FakeFcm } from '../../support/fakes/fcm.js';
 import { eventually } from '../../support/gateway.js';
 import { startHub, type TestHub } from '../../support/hub.js';
-import {
-  awaitAlert,
-  awaitEntries,
-  createPolicy,
-  dueNow,
-  entriesOf,
-  person,
-  postEvent,
-  userStep,
-} from './support.js';
+import { awaitAlert, awaitEntries, dueNow, entriesOf, person, postEvent, steppedRule } from './support.js';
 
 let hub: TestHub;
 let fcm: FakeFcm;
@@ -75,24 +66,7 @@ it('an acknowledgement while step 2 is being sent stops its retries and every la
   );
   expect(devices.status).toBe(200);
   const type = `race.${Date.now()}`;
-  const policy = await createPolicy(hub, project, {
-    steps: [userStep(ann.id), userStep(bob.id), userStep(cy.id)],
-  });
-  const rule = await api(
-    hub,
-    'POST',
-    '/api/v1/rules',
-    {
-      name: `race-${Date.now()}`,
-      condition: `event.type == "${type}"`,
-      title: 't',
-      body: 'b',
-      targetRoles: [],
-      escalationPolicyId: policy.id,
-    },
-    { token: project.adminToken },
-  );
-  expect(rule.status).toBe(201);
+  const policy = await steppedRule(hub, project, type, [ann.id, bob.id, cy.id]);
   await postEvent(hub, project, type, {});
   const alert = await awaitAlert(hub, project.id, { policyId: policy.id });
   await awaitEntries(hub, project.id, alert.id, 'notified', 1);

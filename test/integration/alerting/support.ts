@@ -8,6 +8,9 @@ import { eventually } from '../../support/gateway.js';
 import type { TestHub } from '../../support/hub.js';
 import { userWith } from '../pipeline/support.js';
 
+/** Events go through the pipeline and the escalation worker: slower than one request on a loaded machine. */
+const PATIENCE_MS = 30_000;
+
 export async function createPolicy(hub: TestHub, project: TestProject, fields: Record<string, unknown>) {
   const res = await api(
     hub,
@@ -56,17 +59,22 @@ export async function awaitEntries(
   await eventually(
     async () => (await entriesOf(hub, projectId, alertId, type)).length >= count,
     `${count} "${type}" entries of alert ${alertId}`,
+    PATIENCE_MS,
   );
 }
 
 export async function awaitAlert(hub: TestHub, projectId: string, where: Record<string, unknown> = {}) {
   let found: { id: string } | null = null;
-  await eventually(async () => {
-    found = await hub.running.db
-      .forProject(projectId)
-      .alert.findFirst({ where, orderBy: { createdAt: 'desc' } });
-    return found !== null;
-  }, 'the alert');
+  await eventually(
+    async () => {
+      found = await hub.running.db
+        .forProject(projectId)
+        .alert.findFirst({ where, orderBy: { createdAt: 'desc' } });
+      return found !== null;
+    },
+    'the alert',
+    PATIENCE_MS,
+  );
   return found! as { id: string };
 }
 
@@ -85,4 +93,25 @@ export async function person(hub: TestHub, project: TestProject) {
   const token = await userWith(hub, project, []);
   const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string };
   return { id: claims.sub, token };
+}
+
+/** A rule paging `userIds` one step each (1-minute waits) for events of `type`; returns the policy. */
+export async function steppedRule(hub: TestHub, project: TestProject, type: string, userIds: string[]) {
+  const policy = await createPolicy(hub, project, { steps: userIds.map((id) => userStep(id)) });
+  const rule = await api(
+    hub,
+    'POST',
+    '/api/v1/rules',
+    {
+      name: `${type}-${Date.now()}`,
+      condition: `event.type == "${type}"`,
+      title: 't',
+      body: 'b',
+      targetRoles: [],
+      escalationPolicyId: policy.id,
+    },
+    { token: project.adminToken },
+  );
+  expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+  return policy;
 }

@@ -3,20 +3,11 @@
 // step 3), from the timer the dead one left in Redis and the state in MySQL.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { timerKey, timerMember } from '../../../src/domain/alerting/timer.js';
-import { api, createTestProject, superAdminToken, type TestProject } from '../../support/api.js';
+import { createTestProject, superAdminToken, type TestProject } from '../../support/api.js';
 import { eventually } from '../../support/gateway.js';
 import { startHub, type TestHub } from '../../support/hub.js';
 import { runTocsin, type TocsinProcess } from '../../support/process.js';
-import {
-  awaitAlert,
-  awaitEntries,
-  createPolicy,
-  dueNow,
-  entriesOf,
-  person,
-  postEvent,
-  userStep,
-} from './support.js';
+import { awaitAlert, awaitEntries, dueNow, entriesOf, person, postEvent, steppedRule } from './support.js';
 
 let hub: TestHub;
 let project: TestProject;
@@ -38,59 +29,51 @@ afterAll(async () => {
   await hub.close();
 });
 
-it('kill -9 of the worker between steps: the restarted worker fires the next step exactly once', async () => {
-  const [ann, bob, cy] = [await person(hub, project), await person(hub, project), await person(hub, project)];
-  const type = `kill.${Date.now()}`;
-  const policy = await createPolicy(hub, project, {
-    steps: [userStep(ann.id), userStep(bob.id), userStep(cy.id)],
-  });
-  const rule = await api(
-    hub,
-    'POST',
-    '/api/v1/rules',
-    {
-      name: `kill-${Date.now()}`,
-      condition: `event.type == "${type}"`,
-      title: 't',
-      body: 'b',
-      targetRoles: [],
-      escalationPolicyId: policy.id,
-    },
-    { token: project.adminToken },
-  );
-  expect(rule.status).toBe(201);
+// Two worker processes start (several seconds each on a loaded machine).
+it(
+  'kill -9 of the worker between steps: the restarted worker fires the next step exactly once',
+  { timeout: 120_000 },
+  async () => {
+    const [ann, bob, cy] = [
+      await person(hub, project),
+      await person(hub, project),
+      await person(hub, project),
+    ];
+    const type = `kill.${Date.now()}`;
+    const policy = await steppedRule(hub, project, type, [ann.id, bob.id, cy.id]);
 
-  const first = await startWorker();
-  await postEvent(hub, project, type, {});
-  const alert = await awaitAlert(hub, project.id, { policyId: policy.id });
-  await awaitEntries(hub, project.id, alert.id, 'notified', 1);
-  const { redis, keys } = hub.running.services;
-  const member = timerMember(project.id, alert.id);
-  // Step 2 waits on the timer (a minute away) when the worker dies.
-  await eventually(
-    async () => Number(await redis.zscore(timerKey(keys), member)) > Date.now() + 30_000,
-    'step 2 is on the timer',
-  );
-  first.child.kill('SIGKILL');
-  expect((await first.exited).signal).toBe('SIGKILL');
+    const first = await startWorker();
+    await postEvent(hub, project, type, {});
+    const alert = await awaitAlert(hub, project.id, { policyId: policy.id });
+    await awaitEntries(hub, project.id, alert.id, 'notified', 1);
+    const { redis, keys } = hub.running.services;
+    const member = timerMember(project.id, alert.id);
+    // Step 2 waits on the timer (a minute away) when the worker dies.
+    await eventually(
+      async () => Number(await redis.zscore(timerKey(keys), member)) > Date.now() + 30_000,
+      'step 2 is on the timer',
+    );
+    first.child.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
 
-  await dueNow(hub, project.id, alert.id); // the wait passes while no worker runs
-  await startWorker();
-  await awaitEntries(hub, project.id, alert.id, 'notified', 2);
-  // Step 3 is scheduled: step 2 is done, and the restarted worker holds nothing more of it.
-  await eventually(
-    async () => Number(await redis.zscore(timerKey(keys), member)) > Date.now() + 30_000,
-    'step 3 is on the timer',
-  );
+    await dueNow(hub, project.id, alert.id); // the wait passes while no worker runs
+    await startWorker();
+    await awaitEntries(hub, project.id, alert.id, 'notified', 2);
+    // Step 3 is scheduled: step 2 is done, and the restarted worker holds nothing more of it.
+    await eventually(
+      async () => Number(await redis.zscore(timerKey(keys), member)) > Date.now() + 30_000,
+      'step 3 is on the timer',
+    );
 
-  expect((await entriesOf(hub, project.id, alert.id, 'notified')).map((e) => e.step)).toEqual([1, 2]);
-  const pages = await hub.running.db.forProject(project.id).notification.findMany({
-    where: { alertId: alert.id },
-    include: { receipts: { select: { userId: true } } },
-    orderBy: { createdAt: 'asc' },
-  });
-  expect(pages.map((n) => [n.alertStep, n.receipts.map((r) => r.userId)])).toEqual([
-    [1, [ann.id]],
-    [2, [bob.id]],
-  ]);
-});
+    expect((await entriesOf(hub, project.id, alert.id, 'notified')).map((e) => e.step)).toEqual([1, 2]);
+    const pages = await hub.running.db.forProject(project.id).notification.findMany({
+      where: { alertId: alert.id },
+      include: { receipts: { select: { userId: true } } },
+      orderBy: { createdAt: 'asc' },
+    });
+    expect(pages.map((n) => [n.alertStep, n.receipts.map((r) => r.userId)])).toEqual([
+      [1, [ann.id]],
+      [2, [bob.id]],
+    ]);
+  },
+);
