@@ -162,7 +162,7 @@ export async function assertSafeOutboundUrl(
   if (!addresses.length || addresses.some(isPrivateAddress)) {
     throw badRequest(
       'url_not_allowed',
-      'The target is a private, loopback or reserved address: use a public host (a hub whose targets are on a private network sets WEBHOOK_ALLOW_PRIVATE=true)',
+      'The target is a private, loopback or reserved address: use a public host, or set WEBHOOK_ALLOW_PRIVATE=true to allow such targets (closed networks, local development)',
     );
   }
 }

@@ -1,6 +1,7 @@
 // /api/v1/rules — project users with rules:read / rules:write (or a super admin with
 // X-Project-Id) manage the rules that turn events into notifications.
 import { createRoute } from '@hono/zod-openapi';
+import { canonicalId, UUID_PATTERN } from '../../core/ids.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import * as rules from '../../domain/rules.js';
 import { authenticate, projectOf, requirePermission } from '../middleware/auth.js';
@@ -79,7 +80,13 @@ const ruleFields = {
     example: 'event.type == "transfer.failed" && event.payload.amount > 10000',
   }),
   targetRoles: z
-    .array(z.string().min(1).max(64))
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(64)
+        .transform((ref) => (UUID_PATTERN.test(ref.toLowerCase()) ? canonicalId(ref) : ref)),
+    )
     .max(50)
     .openapi({
       description:
