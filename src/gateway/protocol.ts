@@ -12,7 +12,8 @@ export const CLOSE = {
   overCapacity: 4100,
   serverShutdown: 4200,
   pongTimeout: 4201,
-  clientEventRateLimit: 4301,
+  /** Too many frames of one kind (client events, subscriptions, acknowledgements): back off. */
+  rateLimited: 4301,
 } as const;
 
 export const PROTOCOL_VERSION = 7;

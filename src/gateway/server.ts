@@ -8,7 +8,7 @@ import type { DomainDeps } from '../domain/deps.js';
 import { createAppDirectory, type GatewayApp } from './apps.js';
 import { createChannels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
-import { createLocalSockets, type Socket, type SocketState } from './local.js';
+import { createLocalSockets, rateWindow, type Socket, type SocketState } from './local.js';
 import { metricsHandler } from './metrics.js';
 import { createNodeRegistry } from './nodes.js';
 import { ONLINE, createPresence } from './presence.js';
@@ -63,8 +63,9 @@ function initialState(app: GatewayApp | undefined, refusal?: SocketState['refusa
     counted: false,
     lastSeen: now,
     pingSentAt: 0,
-    eventWindowStart: now,
-    eventsInWindow: 0,
+    clientEvents: rateWindow(now),
+    subscriptions: rateWindow(now),
+    customEvents: rateWindow(now),
   };
 }
 
@@ -126,6 +127,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     local,
     hooks,
     activityTimeoutSec,
+    limits: services.config.gateway,
     metrics: services.metrics,
   });
 

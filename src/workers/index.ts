@@ -10,13 +10,17 @@ import { createRecipientIndex } from '../domain/recipients.js';
 import { incrementUnread } from '../domain/unread.js';
 import { startBacklogGauges } from './backlog.js';
 import { startBucketMonitor, type BucketMonitor } from './buckets.js';
-import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
+import { eventStreams, startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
 import { createDigestScheduler, startDigestWorker } from './digests.js';
 import { busDispatch, type Dispatch } from './notifications.js';
 import { recordFailure } from './failures.js';
 import { processEntries, type PipelineDeps } from './pipeline.js';
 import { createProjectRulesCache } from './project-rules.js';
+import { startReceiptWriter } from './receipt-changes.js';
+import { startReplayRebuilds } from './replay.js';
 import { startRetentionJob } from './retention.js';
+
+const REPLAY_REBUILD_INTERVAL_MS = 60_000;
 
 export interface Workers {
   consumer: Consumer;
@@ -65,9 +69,9 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
     {
       redis,
       reader,
-      keys,
+      source: eventStreams(keys),
       log,
-      metrics: deps.metrics,
+      processed: deps.metrics.eventsProcessed,
       process: (projectId, entries, options) => processEntries(pipeline, projectId, entries, options),
       recordFailure: (projectId, entry, failure) => recordFailure(deps, projectId, entry, failure),
     },
@@ -80,11 +84,13 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
   });
   const retention = startRetentionJob(deps, { ...bull, intervalMs: config.retention.intervalMs });
   const backlog = startBacklogGauges(deps);
+  const receipts = startReceiptWriter(deps, overrides);
+  const replays = startReplayRebuilds(deps, { intervalMs: REPLAY_REBUILD_INTERVAL_MS });
   return {
     consumer,
     bucketMonitor,
     async close() {
-      await consumer.close();
+      await Promise.all([consumer.close(), receipts.close(), replays.close()]);
       await Promise.all([digestWorker.close(), bucketMonitor.close(), retention.close(), backlog.close()]);
       await digestQueue.close();
       await reader.quit().catch(() => reader.disconnect());

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import type { GatewayApi } from '../../gateway/api.js';
 import { userChannel } from '../../gateway/protocol.js';
 import type { DomainDeps } from '../../domain/deps.js';
+import { keepForReplay } from '../../domain/replay.js';
 import { readSettings } from '../../domain/settings.js';
 import type { DeliveryProviders } from '../push/providers.js';
 import { loadDeliveries, NOTIFICATION_EVENT } from './content.js';
@@ -46,6 +47,13 @@ export async function deliverNotification(deps: ChainDeps, job: DeliverJob): Pro
   // A retried job skips those already reached.
   const pending = [...deliveries].filter(([, d]) => !d.deliveredAt).map(([userId]) => userId);
   if (!pending.length) return;
+  // Kept before anyone is looked up online: a subscription racing this either is seen online
+  // below or finds the notification in its replay.
+  await keepForReplay(
+    deps,
+    projectId,
+    pending.map((userId) => ({ userId, ...deliveries.get(userId)! })).filter((d) => !d.acknowledgedAt),
+  );
 
   const live: string[] = [];
   const receivedAt = (userIds: string[]) => userIds.map((userId) => deliveries.get(userId)!.receivedAt);
