@@ -35,6 +35,10 @@ export function redisKeys(prefix: string) {
      * Redis Cluster slot, so one script may touch several (newer keys use it).
      */
     tagged: (projectId: string, ...parts: string[]) => [`${prefix}{${projectId}}`, ...parts].join(':'),
+    /** A project's gateway app as last loaded from MySQL (served while MySQL is away). */
+    appCopy: (projectId: string) => `${prefix}{${projectId}}:gateway-app`,
+    /** Gateway key / app id → project id, for the copies. */
+    appCopyIndex: () => `${prefix}system:gateway-apps`,
     busChannel: (shard: number) => `${prefix}bus:${shard}`,
     system: (...parts: string[]) => [`${prefix}system`, ...parts].join(':'),
     /** Set of project ids that have an event stream: what the consumers read. */

@@ -47,6 +47,8 @@ export function createGatewayApi(deps: GatewayServices): GatewayApi {
   const channels = createChannels({ redis, keys, nodeId });
   const apps = createAppDirectory({
     db: deps.db,
+    redis,
+    keys,
     bus,
     encryptionKey: deps.config.secrets.encryptionKey,
     log: deps.log,

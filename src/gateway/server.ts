@@ -79,6 +79,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const local = createLocalSockets(uws, services.metrics);
   const apps = createAppDirectory({
     db: services.db,
+    redis,
+    keys,
     bus,
     encryptionKey: services.config.secrets.encryptionKey,
     log,
