@@ -33,7 +33,8 @@ export interface RateWindow {
   count: number;
 }
 
-export const rateWindow = (now: number): RateWindow => ({ start: now, count: 0 });
+/** Starts with the first frame counted, so a burst is judged within one window. */
+export const rateWindow = (): RateWindow => ({ start: 0, count: 0 });
 
 /** Counts one frame; true when it is over `perSecond`. */
 export function overRate(window: RateWindow, perSecond: number, now: number): boolean {

@@ -63,9 +63,9 @@ function initialState(app: GatewayApp | undefined, refusal?: SocketState['refusa
     counted: false,
     lastSeen: now,
     pingSentAt: 0,
-    clientEvents: rateWindow(now),
-    subscriptions: rateWindow(now),
-    customEvents: rateWindow(now),
+    clientEvents: rateWindow(),
+    subscriptions: rateWindow(),
+    customEvents: rateWindow(),
   };
 }
 
