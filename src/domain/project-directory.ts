@@ -1,18 +1,23 @@
-// Resolves API keys and project ids to live projects on the hot path without a query per
-// request. Entries expire after a short TTL and are dropped at once on every node when the
-// bus says a project changed (key regenerated, disabled, deleted).
+// Resolves API keys and project ids to live projects, with their settings, on the hot path
+// without a query per request: the one cached read of a project's settings that rate limits,
+// delivery and rules share. Entries expire after a short TTL and are dropped at once on every
+// node when the bus says a project changed (key regenerated, disabled, deleted, settings).
 import type { Bus } from '../core/bus.js';
 import { keyedHash } from '../core/crypto.js';
 import type { Db } from '../core/db.js';
+import { readSettings, type ProjectSettings } from './settings.js';
 
 export interface ProjectEntry {
   id: string;
   active: boolean;
+  settings: ProjectSettings;
 }
 
 export interface ProjectDirectory {
   byApiKey(apiKey: string): Promise<ProjectEntry | null>;
   byId(projectId: string): Promise<ProjectEntry | null>;
+  /** The project's settings (defaults for an unknown project). */
+  settings(projectId: string): Promise<ProjectSettings>;
   invalidate(projectId: string): void;
 }
 
@@ -29,11 +34,17 @@ export function createProjectDirectory(deps: { db: Db; bus: Bus; pepper: string 
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
     map.set(key, value);
   };
-  const select = { id: true, status: true, deletedAt: true } as const;
+  const select = { id: true, status: true, deletedAt: true, settings: true } as const;
   const toEntry = (
-    row: { id: string; status: string; deletedAt: Date | null } | null,
+    row: { id: string; status: string; deletedAt: Date | null; settings: unknown } | null,
   ): ProjectEntry | null =>
-    row ? { id: row.id, active: row.status === 'active' && row.deletedAt === null } : null;
+    row
+      ? {
+          id: row.id,
+          active: row.status === 'active' && row.deletedAt === null,
+          settings: readSettings(row.settings),
+        }
+      : null;
 
   const directory: ProjectDirectory = {
     async byApiKey(apiKey) {
@@ -50,6 +61,9 @@ export function createProjectDirectory(deps: { db: Db; bus: Bus; pepper: string 
       const entry = toEntry(await deps.db.system.project.findUnique({ where: { id: projectId }, select }));
       remember(byId, projectId, { entry, expires: Date.now() + TTL_MS });
       return entry;
+    },
+    async settings(projectId) {
+      return (await directory.byId(projectId))?.settings ?? readSettings(undefined);
     },
     invalidate(projectId) {
       byId.delete(projectId);

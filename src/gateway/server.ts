@@ -19,6 +19,7 @@ import {
   PONG_TIMEOUT_MS,
   PROTOCOL_VERSION,
   encode,
+  userChannel,
 } from './protocol.js';
 import { createConnectionQuota } from './quota.js';
 import { createSession } from './session.js';
@@ -137,6 +138,12 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     bus.on('gateway.publish', (m) =>
       local.publish(m.projectId, m.channel, encode(m.event, m.data, m.channel, m.userId), m.excludeSocketId),
     ),
+    bus.on('gateway.deliver', ({ projectId, event, deliveries }) => {
+      for (const { userId, data } of deliveries) {
+        const channel = userChannel(userId);
+        local.publish(projectId, channel, encode(event, data, channel));
+      }
+    }),
     bus.on('gateway.terminate', ({ projectId, userId }) => {
       for (const ws of local.ofProject(projectId)) {
         if (ws.getUserData().userId === userId) ws.end(CLOSE.unauthorized, 'Connections terminated');

@@ -6,26 +6,20 @@ import type { GatewayApi } from '../../gateway/api.js';
 import { userChannel } from '../../gateway/protocol.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import { keepForReplay } from '../../domain/replay.js';
-import { readSettings } from '../../domain/settings.js';
 import type { DeliveryProviders } from '../push/providers.js';
 import { loadDeliveries, NOTIFICATION_EVENT } from './content.js';
 import { enqueueAckTimeout, enqueuePush, type AckTimeoutJob, type DeliverJob } from './queue.js';
 import { countDelivered, markDelivered, recordAttempt } from './receipts.js';
 
 export interface ChainDeps extends DomainDeps {
-  gateway: Pick<GatewayApi, 'isUserOnline' | 'deliverToUser'>;
+  gateway: Pick<GatewayApi, 'onlineAmong' | 'deliverToUsers'>;
   providers: Pick<DeliveryProviders, 'triggerPusher'>;
   deliveryQueue: Queue;
   pushQueue: Queue;
 }
 
-async function projectSettings(deps: DomainDeps, projectId: string) {
-  const project = await deps.db.system.project.findUnique({
-    where: { id: projectId },
-    select: { settings: true },
-  });
-  return readSettings(project?.settings).delivery;
-}
+const projectSettings = async (deps: DomainDeps, projectId: string) =>
+  (await deps.projects.settings(projectId)).delivery;
 
 async function pushTo(deps: ChainDeps, job: DeliverJob, userIds: string[], maxAttempts: number) {
   await Promise.all(
@@ -59,17 +53,12 @@ export async function deliverNotification(deps: ChainDeps, job: DeliverJob): Pro
   const receivedAt = (userIds: string[]) => userIds.map((userId) => deliveries.get(userId)!.receivedAt);
   let rest = pending;
   if (settings.useGateway) {
-    const online = await Promise.all(rest.map((userId) => deps.gateway.isUserOnline(projectId, userId)));
-    const reached = rest.filter((_, i) => online[i]);
-    await Promise.all(
-      reached.map((userId) =>
-        deps.gateway.deliverToUser(
-          projectId,
-          userId,
-          NOTIFICATION_EVENT,
-          JSON.stringify(deliveries.get(userId)!.item),
-        ),
-      ),
+    const online = await deps.gateway.onlineAmong(projectId, rest);
+    const reached = rest.filter((userId) => online.has(userId));
+    await deps.gateway.deliverToUsers(
+      projectId,
+      NOTIFICATION_EVENT,
+      reached.map((userId) => ({ userId, data: JSON.stringify(deliveries.get(userId)!.item) })),
     );
     await markDelivered(db, notificationId, reached, 'gateway');
     countDelivered(deps.metrics, projectId, 'gateway', receivedAt(reached));
