@@ -1,5 +1,6 @@
-// The worker role: the stream consumer, the suppression digests, the bucket monitor, the
-// retention job and the backlog gauges, started once the database is prepared. Closing stops
+// The worker role: the stream consumer, the receipt writer (gateway acks and replays), the
+// replay rebuilds, the suppression digests, the bucket monitor, the retention job and the
+// backlog gauges, started once the database is prepared. Closing stops
 // reading, lets the batch and the jobs in hand finish, then releases the connections.
 import { Queue } from 'bullmq';
 import { bullConnection, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
