@@ -1,18 +1,15 @@
 #!/usr/bin/env node
 // The `tocsin` command line. Exit codes: 0 ok, 1 failure, 64 usage, 69 unavailable, 78 config.
+// Each command imports only the modules it needs, when it runs: `--help` and the offline
+// `rule test` never load the server, Prisma or the Redis client.
+// First import: .env is read before any other module runs.
+import './core/load-env-file.js';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './core/config.js';
-import { createLogger } from './core/log.js';
-import { migrate, migrationStatus } from './core/migrate.js';
-import { handleShutdownSignals, runClosers } from './core/shutdown.js';
-import { doctor } from './cli/doctor.js';
-import { CliError, EXIT, say } from './cli/output.js';
-import { projectCreate, projectList, projectRotateKey, resolveProjectId } from './cli/project.js';
-import { applyRetention, applyRetentionToAll } from './domain/retention.js';
-import { ruleTest } from './cli/rule.js';
-import { userApprove, userList } from './cli/user.js';
-import { createServices, type Services } from './services.js';
-import { ROLES, startTocsin, type Role } from './start.js';
+import { setFlagsFromString } from 'node:v8';
+import type { Config } from './core/config.js';
+import { parseMysqlUrl } from './core/mysql-url.js';
+import { CliError, EXIT, progress, say } from './cli/output.js';
+import type { Services } from './services.js';
 
 const USAGE = `Usage: tocsin <command> [options]
 
@@ -25,8 +22,13 @@ Commands:
   user list --project <id|slug> [--status pending|active|suspended] [--search TEXT]
   user approve --project <id|slug> <id|email> [--roles member,...]
                                           make a pending registration active with these roles (default member)
+  admin reset-password [--email E] [--stdin]
+                                          give a super admin a new password (default TOCSIN_ADMIN_EMAIL):
+                                          generated and printed once, or read from stdin with --stdin
   rule test --condition C (--event JSON | --event-file PATH)
                                           evaluate a condition against a sample event (exit 0 if it matches)
+  schedule who --project <id|slug> [--at ISO-TIME]
+                                          who is on call in each of the project's schedules (default: now)
   retention [--project <id|slug>] [--dry-run]
                                           delete data older than each project's retention settings
   doctor                                  check configuration, MySQL, Redis, migrations and ports
@@ -39,6 +41,8 @@ const OPTIONS = {
   'admin-email': { type: 'string' },
   'admin-name': { type: 'string' },
   'admin-password': { type: 'string' },
+  email: { type: 'string' },
+  stdin: { type: 'boolean', default: false },
   search: { type: 'string' },
   status: { type: 'string' },
   condition: { type: 'string' },
@@ -47,21 +51,12 @@ const OPTIONS = {
   project: { type: 'string' },
   roles: { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  at: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function parseRoles(value: string): readonly Role[] {
-  if (value === 'all') return ROLES;
-  const roles = value.split(',');
-  for (const role of roles) {
-    if (!(ROLES as readonly string[]).includes(role)) {
-      throw new CliError(`Unknown role "${role}": use all, ${ROLES.join(', ')}`, EXIT.usage);
-    }
-  }
-  return roles as Role[];
-}
-
-function configOrExit(): Config {
+async function configOrExit(): Promise<Config> {
+  const { ConfigError, loadConfig } = await import('./core/config.js');
   try {
     return loadConfig();
   } catch (err) {
@@ -70,40 +65,14 @@ function configOrExit(): Config {
   }
 }
 
-function printBanner(config: Config, roles: readonly Role[]): void {
-  const api = `${config.http.publicUrl}/api/v1`;
-  const lines = ['', 'Tocsin is running.'];
-  if (roles.includes('api')) {
-    lines.push(
-      `  API       ${api}`,
-      `  Docs      ${config.http.publicUrl}/docs`,
-      `  Ready     ${config.http.publicUrl}/ready`,
-    );
-  }
-  if (roles.includes('gateway'))
-    lines.push(`  Gateway   ws://localhost:${config.gateway.port}/app/{projectKey}`);
-  lines.push(
-    `  Admin     ${config.admin.email} — password: TOCSIN_ADMIN_PASSWORD, or the one printed above on first start`,
-  );
-  if (roles.includes('api')) {
-    lines.push(
-      '',
-      'Try it (docs/integration.md has more):',
-      `  TOKEN=$(curl -s ${api}/auth/login -H 'Content-Type: application/json' -d '{"email":"${config.admin.email}","password":"<password>"}' | jq -r .accessToken)`,
-      `  curl -s ${api}/projects -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"Demo","slug":"demo"}'   # note apiKey`,
-      `  curl -s ${api}/events -H "X-API-Key: <apiKey>" -H 'Content-Type: application/json' -d '{"type":"transfer.failed","payload":{"amount":12000}}'`,
-      `  curl -s ${api}/events -H "Authorization: Bearer $TOKEN" -H "X-Project-Id: <project id>"   # the event, processed`,
-      `  open ${config.http.publicUrl}/docs   # every route, with examples`,
-    );
-  }
-  say(lines.join('\n') + '\n');
-}
-
 /**
  * A one-shot command needs a migrated database. Checked first, because the pool only reports
  * "pool timeout" for a database that is missing or unreachable.
  */
 async function requireMigratedDatabase(config: Config): Promise<void> {
+  const { host, port } = parseMysqlUrl(config.database.url);
+  progress(`Connecting to MySQL at ${host}:${port}`);
+  const { migrationStatus } = await import('./core/migrate.js');
   const status = await migrationStatus({ url: config.database.url }).catch((err: unknown) => {
     throw new CliError(
       `Cannot reach the database: ${(err as Error).message} (run \`tocsin doctor\`)`,
@@ -120,8 +89,17 @@ async function requireMigratedDatabase(config: Config): Promise<void> {
 
 /** Runs a one-shot command with the shared services, closing them afterwards. */
 async function withServices(run: (services: Services) => Promise<number>): Promise<number> {
-  const config = configOrExit();
+  const config = await configOrExit();
   await requireMigratedDatabase(config);
+  // Prisma compiles queries in WebAssembly. V8's optimising tier recompiles that module in the
+  // background, and exit waits for it: seconds of a one-shot command spent on code it never runs
+  // again. The baseline tier alone suits a few queries (`start` keeps the default).
+  setFlagsFromString('--liftoff-only');
+  const [{ createLogger }, { runClosers }, { createServices }] = await Promise.all([
+    import('./core/log.js'),
+    import('./core/shutdown.js'),
+    import('./services.js'),
+  ]);
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
   const { services, closers } = createServices(config, log);
   try {
@@ -138,58 +116,81 @@ async function main(argv: string[]): Promise<number> {
     say(USAGE);
     return EXIT.ok;
   }
-  switch (`${command}${sub && ['project', 'user'].includes(command) ? ` ${sub}` : ''}`) {
+  switch (`${command}${sub && ['project', 'user', 'admin', 'schedule'].includes(command) ? ` ${sub}` : ''}`) {
     case 'start': {
-      const config = configOrExit();
-      const roles = parseRoles(values.role);
-      const log = createLogger({ level: config.logLevel });
-      const running = await startTocsin({ config, roles, log });
-      handleShutdownSignals({ closers: () => running.closers, timeoutMs: config.shutdownTimeoutMs, log });
-      void running.prepared.then(() => {
-        if (config.printBanner) printBanner(config, roles);
-      });
+      const config = await configOrExit();
+      const { start } = await import('./cli/start.js');
+      await start(config, values.role);
       return -1; // keeps running until a signal
     }
     case 'migrate': {
-      const config = configOrExit();
+      const config = await configOrExit();
+      const { migrate } = await import('./core/migrate.js');
+      progress('Applying pending migrations');
       const { applied } = await migrate({ url: config.database.url, log: (line) => say(line) });
       say(applied.length ? `Applied ${applied.length} migration(s).` : 'Database is up to date.');
       return EXIT.ok;
     }
-    case 'project create':
-      return withServices((s) =>
-        projectCreate(s, {
-          name: values.name,
-          slug: values.slug,
-          adminEmail: values['admin-email'],
-          adminName: values['admin-name'],
-          adminPassword: values['admin-password'],
-        }),
-      );
-    case 'project list':
+    case 'project create': {
+      const { projectCreate, projectCreateInput } = await import('./cli/project.js');
+      const input = projectCreateInput({
+        name: values.name,
+        slug: values.slug,
+        adminEmail: values['admin-email'],
+        adminName: values['admin-name'],
+        adminPassword: values['admin-password'],
+      });
+      return withServices((s) => projectCreate(s, input));
+    }
+    case 'project list': {
+      const { projectList } = await import('./cli/project.js');
       return withServices((s) => projectList(s, { search: values.search, status: values.status }));
-    case 'project rotate-key':
+    }
+    case 'project rotate-key': {
+      const { projectRotateKey } = await import('./cli/project.js');
       return withServices((s) => projectRotateKey(s, target));
-    case 'user list':
+    }
+    case 'user list': {
+      const { userList } = await import('./cli/user.js');
       return withServices((s) =>
         userList(s, { project: values.project, status: values.status, search: values.search }),
       );
-    case 'user approve':
+    }
+    case 'user approve': {
+      const { userApprove } = await import('./cli/user.js');
       return withServices((s) =>
         userApprove(s, { project: values.project, user: target, roles: values.roles }),
       );
-    case 'rule':
+    }
+    case 'admin reset-password': {
+      const { adminResetPassword } = await import('./cli/admin.js');
+      return withServices((s) => adminResetPassword(s, { email: values.email, stdin: values.stdin }));
+    }
+    case 'rule': {
       if (sub !== 'test') throw new CliError(`Unknown command "rule ${sub ?? ''}".\n\n${USAGE}`, EXIT.usage);
+      const { ruleTest } = await import('./cli/rule.js');
       return ruleTest({ condition: values.condition, event: values.event, eventFile: values['event-file'] });
-    case 'retention':
+    }
+    case 'schedule who': {
+      const { scheduleWho } = await import('./cli/schedule.js');
+      return withServices((s) => scheduleWho(s, { project: values.project, at: values.at }));
+    }
+    case 'retention': {
+      const [{ applyRetention, applyRetentionToAll }, { resolveProjectId }] = await Promise.all([
+        import('./domain/retention.js'),
+        import('./cli/project.js'),
+      ]);
       return withServices(async (s) => {
         const options = { dryRun: values['dry-run'], onProgress: say };
         if (values.project) await applyRetention(s, await resolveProjectId(s, values.project), options);
         else await applyRetentionToAll(s, options);
         return EXIT.ok;
       });
-    case 'doctor':
+    }
+    case 'doctor': {
+      const { doctor } = await import('./cli/doctor.js');
       return doctor();
+    }
     default:
       throw new CliError(`Unknown command "${positionals.join(' ')}".\n\n${USAGE}`, EXIT.usage);
   }

@@ -23,7 +23,8 @@ export function createServices(config: Config, log: Logger): { services: Service
   }
   const keys = redisKeys(config.redis.prefix);
   const bus = createBus({ publisher: redis, subscriber: busSubscriber, keys, log });
-  const audit = createAuditWriter({ db, log });
+  const metrics = createMetrics();
+  const audit = createAuditWriter({ db, log, metrics });
   const projects = createProjectDirectory({ db, bus, pepper: config.secrets.apiKeyPepper });
   const storage = createStorage(config);
   const closers: Closer[] = [
@@ -39,6 +40,5 @@ export function createServices(config: Config, log: Logger): { services: Service
     { name: 'mysql', close: () => db.close() },
     { name: 'storage', close: () => storage.close() },
   ];
-  const metrics = createMetrics();
   return { services: { config, log, db, redis, keys, bus, audit, projects, metrics, storage }, closers };
 }

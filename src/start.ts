@@ -8,6 +8,7 @@ import type { Db } from './core/db.js';
 import { createServices, type Services } from './services.js';
 import type { Logger } from './core/log.js';
 import { migrate, MigrationError } from './core/migrate.js';
+import { createRequestRedis } from './core/redis.js';
 import type { Closer } from './core/shutdown.js';
 import { ensureSuperAdmin } from './domain/admins.js';
 import { startGateway, type Gateway } from './gateway/server.js';
@@ -117,8 +118,11 @@ export async function startTocsin(options: {
   const running: Running = { services, db, prepared, closers };
 
   if (roles.includes('api')) {
+    const requestRedis = createRequestRedis(config.redis.url);
+    requestRedis.on('error', (err) => log.warn({ err: err.message }, 'Redis connection error'));
     const app = createApiApp({
       ...services,
+      redis: requestRedis,
       readiness: {
         mysql: () => db.ping(),
         redis: async () => void (await redis.ping()),
@@ -131,7 +135,10 @@ export async function startTocsin(options: {
     const server = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }) as Server;
     running.apiPort = await listen(server);
     log.info({ port: running.apiPort }, 'API listening');
-    frontDoors.push(() => closeServer(server));
+    frontDoors.push(async () => {
+      await closeServer(server);
+      await requestRedis.quit().catch(() => requestRedis.disconnect());
+    });
   }
   if (config.metricsPort !== undefined) {
     const app = metricsApp(services.metrics, config.metricsToken, log);

@@ -72,12 +72,14 @@ function connect(token, me) {
     setStatus('error', `Subscription refused (${err.status}): ${err.error}`),
   );
   // send_event is false when the socket is down: the button stays, to be pressed again.
+  // Acknowledging a notification of an alert takes the alert: its later steps stop for everyone.
   const acknowledger = (n) => () => pusher.send_event('tocsin:ack', { id: n.id });
-  channel.bind('notification', (n) => show(n, acknowledger(n)));
+  const resolver = (n) => () => pusher.send_event('tocsin:resolve', { alertId: n.alertId });
+  channel.bind('notification', (n) => show(n, acknowledger(n), resolver(n)));
   // More were waiting than a replay carries: the rest is in the inbox.
   channel.bind('tocsin:replay_truncated', async ({ inbox }) => {
     const { items } = await api('GET', `${inbox.replace('/api/v1', '')}&limit=200`, { token });
-    for (const n of items.reverse()) show(n, acknowledger(n)); // oldest first, like the replay
+    for (const n of items.reverse()) show(n, acknowledger(n), resolver(n)); // oldest first, like the replay
   });
 }
 
@@ -89,27 +91,39 @@ function element(tag, text) {
   return node;
 }
 
-function show(notification, acknowledge) {
+/** A button that runs `act` once the socket took it, then says `done`. */
+function actionButton(label, done, act) {
+  const button = element('button', label);
+  button.addEventListener('click', () => {
+    if (!act()) return;
+    button.disabled = true;
+    button.textContent = done;
+  });
+  return button;
+}
+
+function show(notification, acknowledge, resolve) {
   // On every (re)subscription the gateway replays what is not acknowledged yet: show it once.
   if (shown.has(notification.id)) return;
   shown.add(notification.id);
 
   const time = element('time', new Date(notification.createdAt).toLocaleString());
   time.dateTime = notification.createdAt;
-  const button = element('button', 'Acknowledge');
-  button.addEventListener('click', () => {
-    if (!acknowledge()) return;
-    button.disabled = true;
-    button.textContent = 'Acknowledged';
-  });
   const item = document.createElement('li');
   item.dataset.id = notification.id;
-  item.append(
-    element('strong', notification.title),
-    element('p', notification.body ?? ''),
-    time,
-    ' ',
-    button,
-  );
+  item.append(element('strong', notification.title), element('p', notification.body ?? ''), time, ' ');
+  if (notification.alertId) {
+    // A page of an alert (docs/alerting.md): take it, or close it once the problem is fixed.
+    item.dataset.alertId = notification.alertId;
+    const step = notification.alertStep ? `step ${notification.alertStep}` : 'reminder';
+    item.append(
+      element('small', `Alert, ${step} `),
+      actionButton('Take it', 'Taken', acknowledge),
+      ' ',
+      actionButton('Resolve', 'Resolved', resolve),
+    );
+  } else {
+    item.append(actionButton('Acknowledge', 'Acknowledged', acknowledge));
+  }
   $('notifications').prepend(item);
 }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import mariadb from 'mariadb';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
-import { parseMysqlUrl } from '../core/db.js';
+import { parseMysqlUrl } from '../core/mysql-url.js';
 import { migrationStatus } from '../core/migrate.js';
 import { redisOptions } from '../core/redis.js';
 import { EXIT, say } from './output.js';

@@ -13,6 +13,9 @@ export class CliError extends Error {
 
 export const say = (line = '') => void process.stdout.write(`${line}\n`);
 
+/** A step that waits on the network, announced on stderr so stdout stays parseable. */
+export const progress = (step: string) => void process.stderr.write(`${step}…\n`);
+
 /** A plain text table: columns padded to their widest cell. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

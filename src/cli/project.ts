@@ -3,32 +3,57 @@
 import type { Services } from '../services.js';
 import * as projects from '../domain/projects.js';
 import type { Principal } from '../domain/principal.js';
-import { CliError, EXIT, say, sayPage } from './output.js';
+import { CliError, EXIT, progress, say, sayPage } from './output.js';
 
 const operator: Principal = { kind: 'system' };
 
-export async function projectCreate(
-  services: Services,
-  options: { name?: string; slug?: string; adminEmail?: string; adminName?: string; adminPassword?: string },
-): Promise<number> {
+/** Which option of `project create` carries each field of the schema. */
+const OPTION_OF: Record<string, string> = {
+  name: '--name',
+  slug: '--slug',
+  'admin.email': '--admin-email',
+  'admin.fullName': '--admin-name',
+  'admin.password': '--admin-password',
+};
+
+/** The options of `project create`, checked with the REST API's schema before anything connects. */
+export function projectCreateInput(options: {
+  name?: string;
+  slug?: string;
+  adminEmail?: string;
+  adminName?: string;
+  adminPassword?: string;
+}): projects.CreateProjectInput {
   if (!options.name || !options.slug) {
     throw new CliError(
       'project create needs --name and --slug (and optionally --admin-email, --admin-name)',
       EXIT.usage,
     );
   }
-  const admin = options.adminEmail
-    ? {
-        email: options.adminEmail,
-        fullName: options.adminName ?? options.adminEmail,
-        password: options.adminPassword,
-      }
-    : undefined;
-  const created = await projects.createProject(services, operator, {
+  const parsed = projects.newProjectSchema.safeParse({
     name: options.name,
     slug: options.slug,
-    ...(admin ? { admin } : {}),
+    ...(options.adminEmail
+      ? {
+          admin: {
+            email: options.adminEmail,
+            fullName: options.adminName ?? options.adminEmail,
+            password: options.adminPassword,
+          },
+        }
+      : {}),
   });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const option = OPTION_OF[issue.path.join('.')] ?? issue.path.join('.');
+    throw new CliError(`${option}: ${issue.message}`, EXIT.usage);
+  }
+  return parsed.data;
+}
+
+export async function projectCreate(services: Services, input: projects.CreateProjectInput): Promise<number> {
+  progress(`Creating project "${input.slug}"`);
+  const created = await projects.createProject(services, operator, input);
   say(`Project created: ${created.project.name} (${created.project.slug})`);
   say(`  id              ${created.project.id}`);
   say(`  API key         ${created.apiKey}   <- shown only now; store it safely`);
@@ -81,6 +106,7 @@ async function resolveProjectId(services: Services, ref: string | undefined): Pr
 
 export async function projectRotateKey(services: Services, ref: string | undefined): Promise<number> {
   const projectId = await resolveProjectId(services, ref);
+  progress('Replacing the API key');
   const { apiKey } = await projects.regenerateApiKey(services, operator, projectId);
   say(`New API key: ${apiKey}   <- shown only now; the old key no longer works`);
   return EXIT.ok;

@@ -11,6 +11,8 @@ export type BusMessage =
   /** Who holds which role changed (approval, role assignment, suspension): recipient caches drop. */
   | { type: 'recipients.changed'; projectId: string }
   | { type: 'notification.dispatch'; projectId: string; notificationId: string; userIds: string[] }
+  /** The consumer is done with these events (stored, or dead-lettered): ingest's `?wait=` ends. */
+  | { type: 'events.settled'; projectId: string; eventIds: string[] }
   | {
       type: 'gateway.publish';
       projectId: string;
@@ -28,7 +30,15 @@ export type BusMessage =
       event: string;
       deliveries: Array<{ userId: string; data: string }>;
     }
-  | { type: 'gateway.terminate'; projectId: string; userId: string };
+  | {
+      type: 'gateway.terminate';
+      projectId: string;
+      userId: string;
+      /** Sockets signed for the user that may not name them (see domain/user-sockets.ts). */
+      socketIds?: string[];
+      /** Close with a code that has the client reconnect and re-authorize (4200), not 4009. */
+      reconnect?: boolean;
+    };
 
 export type BusMessageType = BusMessage['type'];
 type Handler<T extends BusMessageType> = (message: Extract<BusMessage, { type: T }>) => void;

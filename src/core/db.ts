@@ -3,6 +3,7 @@
 // handler cannot forget it. `system` is the explicit, unscoped client for system code.
 import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
+import { parseMysqlUrl } from './mysql-url.js';
 
 export { Prisma };
 
@@ -15,25 +16,6 @@ export const TENANT_MODELS: ReadonlySet<string> = new Set(
     return fields !== undefined && 'projectId' in fields;
   }),
 );
-
-export interface MysqlTarget {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}
-
-export function parseMysqlUrl(url: string): MysqlTarget {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: parsed.port ? Number(parsed.port) : 3306,
-    user: decodeURIComponent(parsed.username || 'root'),
-    password: decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.replace(/^\//, '')),
-  };
-}
 
 export function createPrismaClient(options: { url: string; poolSize: number }): PrismaClient {
   const target = parseMysqlUrl(options.url);
@@ -139,4 +121,17 @@ export function createDb(options: { url: string; poolSize: number }): Db {
     },
     close: () => system.$disconnect(),
   };
+}
+
+/**
+ * An error that says MySQL is unreachable (the pool cannot hand out a connection, the server
+ * refused or dropped it), not that the query was wrong.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'P1001' || code === 'P1002' || code === 'P1017') return true;
+  return /pool timeout|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket has unexpectedly been closed|Connection closed|connection refused/i.test(
+    err.message,
+  );
 }

@@ -23,7 +23,16 @@ export function uuidv7(now = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** The millisecond timestamp a uuidv7 was made at (its first 48 bits). */
+export const uuidv7Time = (id: string): number => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+
 /** Request ids only need uniqueness, not order. */
 export const requestId = (): string => randomUUID();
+
+/**
+ * The one spelling of an id: lower case. MariaDB compares CHAR ids case-insensitively but
+ * caches, Redis keys and channel names do not, so every id from a client is folded here.
+ */
+export const canonicalId = (id: string): string => id.toLowerCase();
 
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -87,6 +87,16 @@ export function createMetrics() {
       labelNames: ['project', 'provider'] as const,
       registers,
     }),
+    auditBuffered: new Gauge({
+      name: 'tocsin_audit_buffered_rows',
+      help: 'Audit rows waiting to be written to MySQL',
+      registers,
+    }),
+    auditDropped: new Counter({
+      name: 'tocsin_audit_dropped_rows_total',
+      help: 'Audit rows dropped because the buffer was full (MySQL away too long)',
+      registers,
+    }),
     gatewayConnections: new Gauge({
       name: 'tocsin_gateway_connections',
       help: 'Open WebSocket connections on this node',
@@ -103,6 +113,18 @@ export function createMetrics() {
       name: 'tocsin_gateway_messages_total',
       help: 'WebSocket messages by direction (in, out)',
       labelNames: ['project', 'direction'] as const,
+      registers,
+    }),
+    alertsUnrouted: new Counter({
+      name: 'tocsin_alerts_unrouted_total',
+      help: 'Alert steps and reminders that reached nobody (no active user in any target, or a schedule gap)',
+      labelNames: ['project'] as const,
+      registers,
+    }),
+    escalationLateness: new Histogram({
+      name: 'tocsin_escalation_lateness_seconds',
+      help: 'From when an escalation step was due to when it fired',
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
   };

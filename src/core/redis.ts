@@ -24,6 +24,33 @@ export function createRedis(url: string, name: string, overrides: RedisOptions =
   return new Redis(redisOptions(url, { connectionName: name, ...overrides }));
 }
 
+/** How long a request may wait for one Redis command before it answers 503. */
+export const REQUEST_COMMAND_TIMEOUT_MS = 2_000;
+
+/**
+ * The connection HTTP requests use: no offline queue (a command while Redis is away fails at
+ * once instead of waiting in ioredis's queue and running after the client gave up — an event
+ * answered 503 must not be stored later) and a bounded wait for each answer.
+ */
+export function createRequestRedis(url: string): Redis {
+  return createRedis(url, 'tocsin-requests', {
+    enableOfflineQueue: false,
+    commandTimeout: REQUEST_COMMAND_TIMEOUT_MS,
+    maxRetriesPerRequest: 0,
+  });
+}
+
+/** An error that says Redis is unreachable or too slow, not that the command was wrong. */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.message === 'Command timed out' ||
+    err.message.includes('enableOfflineQueue options is false') ||
+    err.message === 'Connection is closed.'
+  );
+}
+
 /** Key and channel names, built in one place. */
 export function redisKeys(prefix: string) {
   return {

@@ -1,8 +1,7 @@
 // Super administrators: created on first start from configuration, idempotently.
-import bcrypt from 'bcryptjs';
 import type { Config } from '../core/config.js';
-import { randomBase62 } from '../core/crypto.js';
 import type { Db } from '../core/db.js';
+import { generatePassword, hashPassword } from './passwords.js';
 
 export type SuperAdminBootstrap =
   { created: false } | { created: true; email: string; generatedPassword?: string };
@@ -22,9 +21,9 @@ export async function ensureSuperAdmin(db: Db, config: Config): Promise<SuperAdm
     if (config.env === 'production') {
       throw new Error('TOCSIN_ADMIN_PASSWORD must be set to create the first super admin in production');
     }
-    password = generatedPassword = randomBase62(16);
+    password = generatedPassword = generatePassword(email);
   }
-  const passwordHash = await bcrypt.hash(password, config.auth.passwordHashCost);
+  const passwordHash = await hashPassword(password, config.auth.passwordHashCost);
   try {
     await db.system.admin.create({ data: { email, passwordHash, fullName: 'Super admin' } });
   } catch (err) {

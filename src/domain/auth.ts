@@ -1,7 +1,8 @@
 // Authentication: registration, login (project users and super admins), refresh-token
 // rotation with reuse detection, logout, password change and first-password setup.
-import { badRequest, conflict, notFound, unauthorized } from '../core/errors.js';
+import { badRequest, notFound, unauthorized } from '../core/errors.js';
 import { keyedHash } from '../core/crypto.js';
+import { uuidv7 } from '../core/ids.js';
 import { loadUserAccess } from './access.js';
 import type { DomainDeps } from './deps.js';
 import {
@@ -10,7 +11,7 @@ import {
   recordLoginFailure,
   type LoginSubject,
 } from './login-guard.js';
-import { assertStrongPassword, hashPassword, verifyPassword } from './passwords.js';
+import { assertStrongPassword, generatePassword, hashPassword, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import {
   createRefreshSession,
@@ -36,8 +37,8 @@ export interface TokenPair {
 
 const anonymous = (projectId?: string): Principal => ({ kind: 'anonymous', projectId });
 
-/** Finds an active project by id or slug; 404 for anything else, whoever asks. */
-async function resolveProject(deps: DomainDeps, ref: { projectId?: string; projectSlug?: string }) {
+/** The active project named by id or slug, or null: callers answer as if it existed. */
+async function findProject(deps: DomainDeps, ref: { projectId?: string; projectSlug?: string }) {
   const project = await deps.db.system.project.findFirst({
     where: {
       ...(ref.projectId ? { id: ref.projectId } : { slug: ref.projectSlug ?? '' }),
@@ -46,10 +47,14 @@ async function resolveProject(deps: DomainDeps, ref: { projectId?: string; proje
     },
     select: { id: true },
   });
-  if (!project) throw notFound('Project');
-  return project.id;
+  return project?.id ?? null;
 }
 
+/**
+ * Registers a pending user. An email or phone already registered, or a project that does not
+ * exist, gets the same answer (a pending registration with an id nothing uses), so the
+ * answer does not reveal which accounts or projects exist; the password is hashed either way.
+ */
 export async function register(
   deps: DomainDeps,
   input: {
@@ -61,20 +66,17 @@ export async function register(
     projectSlug?: string;
   },
 ) {
-  const projectId = await resolveProject(deps, input);
+  const projectId = await findProject(deps, input);
   const email = input.email.toLowerCase();
   assertStrongPassword(input.password, email);
+  const passwordHash = await hashPassword(input.password, deps.config.auth.passwordHashCost);
+  const pending = { email, fullName: input.fullName, status: 'pending' as const };
+  const unused = () => ({ id: uuidv7(), ...pending, createdAt: new Date() });
+  if (!projectId) return unused();
   const db = deps.db.forProject(projectId);
   try {
     const user = await db.user.create({
-      data: {
-        projectId,
-        email,
-        phone: input.phone ?? null,
-        fullName: input.fullName,
-        passwordHash: await hashPassword(input.password, deps.config.auth.passwordHashCost),
-        status: 'pending',
-      },
+      data: { projectId, ...pending, phone: input.phone ?? null, passwordHash },
       select: { id: true, email: true, fullName: true, status: true, createdAt: true },
     });
     deps.audit.record({
@@ -86,10 +88,14 @@ export async function register(
     });
     return user;
   } catch (err) {
-    if ((err as { code?: string }).code === 'P2002') {
-      throw conflict('user_exists', 'A user with this email or phone is already registered in this project');
-    }
-    throw err;
+    if ((err as { code?: string }).code !== 'P2002') throw err;
+    deps.audit.record({
+      projectId,
+      principal: anonymous(projectId),
+      action: 'user.register_existing',
+      metadata: { email },
+    });
+    return unused();
   }
 }
 
@@ -110,15 +116,17 @@ export async function login(
 ): Promise<TokenPair> {
   const email = input.email.toLowerCase();
   const isAdminLogin = !input.projectId && !input.projectSlug;
-  const projectId = isAdminLogin ? undefined : await resolveProject(deps, input);
-  const subject: LoginSubject = { scope: projectId ?? 'admin', email, ip: client.ip };
+  // An unknown project answers like a wrong password (and locks like one), never 404.
+  const projectId = isAdminLogin ? undefined : await findProject(deps, input);
+  const scope = isAdminLogin ? 'admin' : (projectId ?? `unknown:${input.projectId ?? input.projectSlug}`);
+  const subject: LoginSubject = { scope, email, ip: client.ip };
   const cost = deps.config.auth.passwordHashCost;
   try {
     await assertLoginAllowed(deps, subject);
   } catch (err) {
     deps.audit.record({
       projectId: projectId ?? null,
-      principal: anonymous(projectId),
+      principal: anonymous(projectId ?? undefined),
       action: 'auth.login_locked',
       metadata: { email },
     });
@@ -129,12 +137,19 @@ export async function login(
     const lockSeconds = await recordLoginFailure(deps, subject);
     deps.audit.record({
       projectId: projectId ?? null,
-      principal: anonymous(projectId),
+      principal: anonymous(projectId ?? undefined),
       action: 'auth.login_failed',
       metadata: { email, reason, ...(lockSeconds ? { lockedForSeconds: lockSeconds } : {}) },
     });
-    // One answer for every failure: it must not reveal which accounts exist or their state.
-    return unauthorized('invalid_credentials', 'Email or password is wrong, or the account is not active');
+    // One answer for every failure of a kind: it must not reveal which accounts exist or their
+    // state. A login without a project is a super admin's; a project user who forgot the project
+    // gets the same answer, which says what to add.
+    return unauthorized(
+      'invalid_credentials',
+      isAdminLogin
+        ? 'No super-admin account has this email and password; project users sign in with projectSlug (or projectId)'
+        : 'Email or password is wrong, or the account is not active',
+    );
   };
 
   if (isAdminLogin) {
@@ -155,8 +170,12 @@ export async function login(
     );
   }
 
-  const db = deps.db.forProject(projectId!);
-  const user = await db.user.findUnique({ where: { projectId_email: { projectId: projectId!, email } } });
+  if (!projectId) {
+    await verifyPassword(input.password, null, cost);
+    throw await fail('unknown_project');
+  }
+  const db = deps.db.forProject(projectId);
+  const user = await db.user.findUnique({ where: { projectId_email: { projectId, email } } });
   if (!(await verifyPassword(input.password, user?.passwordHash, cost)) || !user)
     throw await fail('bad_credentials');
   if (user.status !== 'active') throw await fail(`user_${user.status}`);
@@ -262,6 +281,48 @@ export async function revokeUserSessions(deps: DomainDeps, projectId: string, us
   await revokeAccessTokensOf(deps, userId);
 }
 
+/** Sets a super admin's password and ends their sessions: whoever knew the old one is out. */
+async function replaceAdminPassword(
+  deps: DomainDeps,
+  admin: { id: string; email: string },
+  password: string,
+): Promise<void> {
+  assertStrongPassword(password, admin.email);
+  await deps.db.system.admin.update({
+    where: { id: admin.id },
+    data: { passwordHash: await hashPassword(password, deps.config.auth.passwordHashCost) },
+  });
+  await deps.db.system.session.updateMany({
+    where: { adminId: admin.id, revokedAt: null },
+    data: { revokedAt: new Date() },
+  });
+  await revokeAccessTokensOf(deps, admin.id);
+}
+
+/**
+ * Gives a super admin a new password without the old one (`tocsin admin reset-password`, for an
+ * operator at the server's shell). Without `password` one is generated and returned, once.
+ */
+export async function resetAdminPassword(
+  deps: DomainDeps,
+  principal: Principal,
+  input: { email: string; password?: string },
+): Promise<{ adminId: string; generatedPassword?: string }> {
+  const admin = await deps.db.system.admin.findUnique({ where: { email: input.email.toLowerCase() } });
+  if (!admin) throw notFound(`Super admin ${input.email}`);
+  const password = input.password ?? generatePassword(admin.email);
+  await replaceAdminPassword(deps, admin, password);
+  deps.audit.record({
+    projectId: null,
+    principal,
+    action: 'admin.reset_password',
+    resourceType: 'admin',
+    resourceId: admin.id,
+    metadata: { generated: !input.password },
+  });
+  return { adminId: admin.id, ...(input.password ? {} : { generatedPassword: password }) };
+}
+
 export async function changePassword(
   deps: DomainDeps,
   principal: Extract<Principal, { kind: 'user' | 'superAdmin' }>,
@@ -273,16 +334,7 @@ export async function changePassword(
     if (!(await verifyPassword(input.currentPassword, admin.passwordHash, cost))) {
       throw badRequest('wrong_password', 'The current password is wrong');
     }
-    assertStrongPassword(input.newPassword, admin.email);
-    await deps.db.system.admin.update({
-      where: { id: admin.id },
-      data: { passwordHash: await hashPassword(input.newPassword, cost) },
-    });
-    await deps.db.system.session.updateMany({
-      where: { adminId: admin.id, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    await revokeAccessTokensOf(deps, admin.id);
+    await replaceAdminPassword(deps, admin, input.newPassword);
   } else {
     const db = deps.db.forProject(principal.projectId);
     const user = await db.user.findUnique({ where: { id: principal.userId } });

@@ -168,13 +168,27 @@ const eventSelect = {
   processedAt: true,
   status: true,
   matchedRules: true,
+  suppressedRules: true,
   attempts: true,
   error: true,
 } as const;
 
 type EventRow = Prisma.EventGetPayload<{ select: typeof eventSelect }>;
 
-const eventView = (row: EventRow) => ({ ...row, matchedRules: (row.matchedRules as string[] | null) ?? [] });
+type SuppressedRule = { ruleId: string; digestDueAt: string | null };
+
+/** `ruleResults` says, per matched rule, whether its notification was sent or suppressed into a digest. */
+function eventView({ suppressedRules, ...row }: EventRow) {
+  const matchedRules = (row.matchedRules as string[] | null) ?? [];
+  const suppressed = (suppressedRules as SuppressedRule[] | null) ?? [];
+  const ruleResults = matchedRules.map((ruleId) => {
+    const digest = suppressed.find((s) => s.ruleId === ruleId);
+    return digest
+      ? { ruleId, suppressed: true, digestDueAt: digest.digestDueAt }
+      : { ruleId, suppressed: false };
+  });
+  return { ...row, matchedRules, ruleResults };
+}
 
 /** Events the consumer has stored (queued ones are not listed: they are not in MySQL yet). */
 export async function listEvents(deps: DomainDeps, projectId: string, query: Page & EventFilters) {
@@ -226,4 +240,38 @@ export async function getEvent(deps: DomainDeps, projectId: string, id: string) 
   }
   if (await deps.redis.exists(deps.keys.queuedEvent(projectId, id))) return { id, status: 'queued' as const };
   throw notFound('Event');
+}
+
+export type SettledStatus = 'queued' | 'received' | 'processed' | 'failed';
+
+/**
+ * Waits at most `timeoutMs` for the consumer to settle an accepted event (ingest's `?wait=`), then
+ * says where it stands: `processed` or `failed` once settled, `received` while an attempt failed
+ * and a retry is due, `queued` while it waits in the stream.
+ */
+export async function waitForEvent(
+  deps: Pick<DomainDeps, 'bus' | 'redis' | 'keys' | 'db'>,
+  projectId: string,
+  id: string,
+  timeoutMs: number,
+): Promise<SettledStatus> {
+  const marker = deps.keys.queuedEvent(projectId, id);
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => (settle = resolve));
+  // Listening before the marker is checked: a settlement between the two is not missed.
+  const stop = deps.bus.on('events.settled', (message) => {
+    if (message.projectId === projectId && message.eventIds.includes(id)) settle();
+  });
+  const timer = setTimeout(settle, timeoutMs);
+  try {
+    await Promise.race([deps.bus.ready, settled]);
+    if (await deps.redis.exists(marker)) await settled;
+  } finally {
+    clearTimeout(timer);
+    stop();
+  }
+  const row = await deps.db
+    .forProject(projectId)
+    .event.findFirst({ where: { id }, select: { status: true } });
+  return row?.status ?? 'queued';
 }

@@ -4,6 +4,7 @@
 import type { Prisma } from '../core/db.js';
 import { AppError, badRequest, notFound } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
+import { acknowledgeAlertOfNotification } from './alerting/alerts.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import type { Principal } from './principal.js';
 import { soundUrl } from './sounds.js';
@@ -31,6 +32,8 @@ export async function inboxItem(deps: Pick<DomainDeps, 'storage' | 'config'>, ro
     data: n.data,
     action: n.action,
     priority: n.priority,
+    alertId: n.alertId,
+    alertStep: n.alertStep,
     sound: n.sound
       ? { id: n.sound.id, name: n.sound.name, fileName: n.sound.fileName, url: await soundUrl(deps, n.sound) }
       : null,
@@ -148,6 +151,7 @@ export async function acknowledgeNotification(
     row = count === 1 ? { ...row, acknowledgedAt: now } : await reload(deps, projectId, row);
   }
   await forgetReplay(deps, projectId, [{ userId, notificationId: id }]);
+  await acknowledgeAlertOfNotification(deps, projectId, userId, row.notification);
   return inboxItem(deps, row);
 }
 

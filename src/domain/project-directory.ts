@@ -1,16 +1,20 @@
 // Resolves API keys and project ids to live projects, with their settings, on the hot path
 // without a query per request: the one cached read of a project's settings that rate limits,
 // delivery and rules share. Entries expire after a short TTL and are dropped at once on every
-// node when the bus says a project changed (key regenerated, disabled, deleted, settings).
+// node when the bus says a project changed (key regenerated, disabled, deleted, settings). While
+// MySQL is away the last answer keeps being served, so ingest with a known key goes on.
 import type { Bus } from '../core/bus.js';
 import { keyedHash } from '../core/crypto.js';
 import type { Db } from '../core/db.js';
+import { createStaleCache } from '../core/stale-cache.js';
 import { readSettings, type ProjectSettings } from './settings.js';
 
 export interface ProjectEntry {
   id: string;
   active: boolean;
   settings: ProjectSettings;
+  /** Soft-deleted: nobody acts inside it any more, super admins included. */
+  deleted: boolean;
 }
 
 export interface ProjectDirectory {
@@ -22,18 +26,25 @@ export interface ProjectDirectory {
 }
 
 const TTL_MS = 30_000;
+/** While MySQL fails, the last answer is served and MySQL asked again at most this often. */
+const RETRY_MS = 5_000;
 const MAX_ENTRIES = 10_000;
 
-type Cached = { entry: ProjectEntry | null; expires: number };
-
-export function createProjectDirectory(deps: { db: Db; bus: Bus; pepper: string }): ProjectDirectory {
-  const byHash = new Map<string, Cached & { projectId?: string }>();
-  const byId = new Map<string, Cached>();
-
-  const remember = <V extends Cached>(map: Map<string, V>, key: string, value: V) => {
-    if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value!);
-    map.set(key, value);
-  };
+export function createProjectDirectory(deps: {
+  db: Db;
+  bus: Bus;
+  pepper: string;
+  now?: () => number;
+}): ProjectDirectory {
+  const cacheOf = () =>
+    createStaleCache<ProjectEntry | null>({
+      ttlMs: TTL_MS,
+      retryMs: RETRY_MS,
+      maxEntries: MAX_ENTRIES,
+      now: deps.now,
+    });
+  const byHash = cacheOf();
+  const byId = cacheOf();
   const select = { id: true, status: true, deletedAt: true, settings: true } as const;
   const toEntry = (
     row: { id: string; status: string; deletedAt: Date | null; settings: unknown } | null,
@@ -43,31 +54,28 @@ export function createProjectDirectory(deps: { db: Db; bus: Bus; pepper: string 
           id: row.id,
           active: row.status === 'active' && row.deletedAt === null,
           settings: readSettings(row.settings),
+          deleted: row.deletedAt !== null,
         }
       : null;
 
   const directory: ProjectDirectory = {
-    async byApiKey(apiKey) {
+    byApiKey(apiKey) {
       const hash = keyedHash(apiKey, deps.pepper);
-      const cached = byHash.get(hash);
-      if (cached && cached.expires > Date.now()) return cached.entry;
-      const entry = toEntry(await deps.db.system.project.findUnique({ where: { apiKeyHash: hash }, select }));
-      remember(byHash, hash, { entry, expires: Date.now() + TTL_MS, projectId: entry?.id });
-      return entry;
+      return byHash.get(hash, async () =>
+        toEntry(await deps.db.system.project.findUnique({ where: { apiKeyHash: hash }, select })),
+      );
     },
-    async byId(projectId) {
-      const cached = byId.get(projectId);
-      if (cached && cached.expires > Date.now()) return cached.entry;
-      const entry = toEntry(await deps.db.system.project.findUnique({ where: { id: projectId }, select }));
-      remember(byId, projectId, { entry, expires: Date.now() + TTL_MS });
-      return entry;
+    byId(projectId) {
+      return byId.get(projectId, async () =>
+        toEntry(await deps.db.system.project.findUnique({ where: { id: projectId }, select })),
+      );
     },
     async settings(projectId) {
       return (await directory.byId(projectId))?.settings ?? readSettings(undefined);
     },
     invalidate(projectId) {
       byId.delete(projectId);
-      for (const [hash, cached] of byHash) if (cached.projectId === projectId) byHash.delete(hash);
+      byHash.deleteWhere((entry) => entry?.id === projectId);
     },
   };
   deps.bus.on('project.changed', (message) => directory.invalidate(message.projectId));

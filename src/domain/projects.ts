@@ -1,6 +1,7 @@
 // Projects (tenants): creation with their built-in roles, API key and gateway credentials;
 // changes that invalidate every node's caches through the bus; soft deletion; stats.
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { conflict, notFound } from '../core/errors.js';
 import { encryptSecret, keyedHash, randomBase62, randomToken } from '../core/crypto.js';
 import { uuidv7 } from '../core/ids.js';
@@ -48,6 +49,19 @@ function newApiKey(deps: DomainDeps) {
 }
 
 const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
+
+/** A new project's name, slug and first admin: checked alike by the REST API and the CLI. */
+export const newProjectSchema = z.object({
+  name: z.string().trim().min(1).max(120),
+  slug: z.string().regex(/^[a-z0-9-]{3,48}$/, 'lowercase letters, digits and "-", 3 to 48 characters'),
+  admin: z
+    .object({
+      email: z.email().max(254),
+      fullName: z.string().trim().min(1).max(200),
+      password: z.string().max(72).optional(),
+    })
+    .optional(),
+});
 
 export interface CreateProjectInput {
   name: string;

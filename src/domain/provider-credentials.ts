@@ -8,6 +8,7 @@ import { appleId, pemPrivateKey, serviceAccountSchema, type Config } from '../co
 import { decryptSecret, encryptSecret } from '../core/crypto.js';
 import type { Db } from '../core/db.js';
 import { badRequest, conflict, notFound } from '../core/errors.js';
+import { assertSafeOutboundUrl } from '../core/ssrf.js';
 
 export const fcmCredentialsSchema = z.object({ serviceAccount: serviceAccountSchema });
 
@@ -20,16 +21,27 @@ export const apnsCredentialsSchema = z.object({
   production: z.boolean(),
 });
 
+// Pusher's app ids and keys (and those of servers speaking its API) are plain tokens; they are
+// put into the request path and query, so nothing else may pass.
+const pusherToken = (max: number) =>
+  z.string().regex(new RegExp(`^[A-Za-z0-9_-]{1,${max}}$`), 'must be letters, digits, "-" or "_"');
+const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const hostname = new RegExp(`^(?:${label}\\.)*${label}$|^\\[[0-9A-Fa-f:.]+\\]$`);
+
 export const pusherCredentialsSchema = z
   .object({
-    appId: z.string().min(1).max(64),
-    key: z.string().min(1).max(128),
+    appId: pusherToken(64),
+    key: pusherToken(128),
     secret: z.string().min(1).max(256),
     cluster: z
       .string()
       .regex(/^[a-z0-9-]{1,32}$/)
       .optional(),
-    host: z.string().min(1).max(255).optional(),
+    host: z
+      .string()
+      .max(255)
+      .regex(hostname, 'must be a host name or IP address, no scheme or path')
+      .optional(),
     port: z.number().int().min(1).max(65535).optional(),
     useTLS: z.boolean().default(true),
   })
@@ -105,6 +117,7 @@ export async function setProviderCredentials(
     if (!parsed.success)
       throw badRequest('invalid_credentials', `Invalid ${provider} credentials`, parsed.error.issues);
     credentials = parsed.data;
+    if (provider === 'pusher') await assertSafePusherHost(deps.config, parsed.data as PusherCredentials);
   }
   for (let attempt = 0; attempt < 5; attempt++) {
     const sealed = await sealedOf(deps, projectId);
@@ -117,6 +130,16 @@ export async function setProviderCredentials(
     if (count === 1) return redactCredentials(next);
   }
   throw conflict('concurrent_update', 'The credentials changed meanwhile; try again');
+}
+
+/** A tenant-chosen host gets the webhook rules (the sender checks again at each connection). */
+async function assertSafePusherHost(
+  config: Config,
+  { host, port, useTLS }: PusherCredentials,
+): Promise<void> {
+  if (host === undefined) return; // api-<cluster>.pusher.com
+  const url = `${useTLS ? 'https' : 'http'}://${host}${port === undefined ? '' : `:${port}`}/`;
+  await assertSafeOutboundUrl(url, { allowPrivate: config.webhooks.allowPrivate });
 }
 
 export interface RedactedCredentials {

@@ -4,6 +4,7 @@
 import { AppError, badRequest, conflict, notFound } from '../core/errors.js';
 import type { Prisma, ProjectDb } from '../core/db.js';
 import { revokeAccessTokensOf } from './tokens.js';
+import { closeUserSockets } from './user-sockets.js';
 import type { DomainDeps } from './deps.js';
 import {
   ADMIN_ROLE,
@@ -152,7 +153,11 @@ export async function updateRole(
   }
   const added = permissions?.filter((p) => !current.permissions.includes(p)) ?? [];
   const removed = permissions ? current.permissions.filter((p) => !permissions.includes(p)) : [];
-  if (added.length || removed.length) await revokeHolderTokens(deps, db, id);
+  if (added.length || removed.length)
+    await forEachHolder(db, id, (userId) => revokeAccessTokensOf(deps, userId));
+  // Its channels are named after it: holders' sockets re-authorize, by the roles held now.
+  if (input.name !== undefined && input.name !== current.name)
+    await forEachHolder(db, id, (userId) => closeUserSockets(deps, projectId, userId, 'reauthorize'));
   await announce(deps, projectId);
   deps.audit.record({
     projectId,
@@ -165,10 +170,10 @@ export async function updateRole(
   return roleView(await findRole(db, id));
 }
 
-async function revokeHolderTokens(deps: DomainDeps, db: ProjectDb, roleId: string) {
+async function forEachHolder(db: ProjectDb, roleId: string, act: (userId: string) => Promise<void>) {
   const holders = await db.userRole.findMany({ where: { roleId }, select: { userId: true } });
   for (let i = 0; i < holders.length; i += 100) {
-    await Promise.all(holders.slice(i, i + 100).map((h) => revokeAccessTokensOf(deps, h.userId)));
+    await Promise.all(holders.slice(i, i + 100).map((h) => act(h.userId)));
   }
 }
 

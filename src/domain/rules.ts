@@ -8,16 +8,18 @@ import { uuidv7 } from '../core/ids.js';
 import { compileCondition } from '../engine/compile.js';
 import { explainCondition } from '../engine/explain.js';
 import { ConditionError } from '../engine/parse.js';
-import type { SuppressionLimit } from '../engine/suppression.js';
+import { limitOf, previewSuppression, type SuppressionLimit } from '../engine/suppression.js';
 import { compileTemplate } from '../engine/template.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import type { Principal } from './principal.js';
+import { checkRuleAlerting, type RuleAlert, type RuleAlerting } from './alerting/rule-alert.js';
+import { readSettings } from './settings.js';
 
-export interface RuleFields {
+export interface RuleFields extends RuleAlerting {
   name: string;
   description?: string | null;
   condition: string;
-  /** Role ids of the project; their active users are alerted. */
+  /** Roles of the project, by id or name (stored as ids); their active users are alerted. */
   targetRoles: string[];
   title: string;
   body: string;
@@ -42,6 +44,9 @@ const ruleSelect = {
   priority: true,
   active: true,
   suppression: true,
+  targetSchedules: true,
+  alert: true,
+  escalationPolicyId: true,
   createdBy: true,
   createdAt: true,
   updatedAt: true,
@@ -55,6 +60,8 @@ export function ruleView(row: RuleRow) {
     targetRoles: row.targetRoles as string[],
     action: row.action as Record<string, unknown> | null,
     suppression: row.suppression as Partial<SuppressionLimit> | null,
+    targetSchedules: (row.targetSchedules as string[] | null) ?? [],
+    alert: row.alert as RuleAlert | null,
   };
 }
 
@@ -79,22 +86,39 @@ function checkExpressions(fields: Partial<RuleFields>): void {
   if (condition !== undefined) compiled('invalid_condition', 'condition', () => compileCondition(condition));
   if (title !== undefined) compiled('invalid_template', 'title', () => compileTemplate(title));
   if (body !== undefined) compiled('invalid_template', 'body', () => compileTemplate(body));
+  const { alert } = fields;
+  if (alert) compiled('invalid_template', 'alert.dedupKey', () => compileTemplate(alert.dedupKey));
+  if (alert?.resolveWhen) {
+    const resolveWhen = alert.resolveWhen;
+    compiled('invalid_condition', 'alert.resolveWhen', () => compileCondition(resolveWhen));
+  }
 }
 
-async function checkReferences(db: ProjectDb, fields: Partial<RuleFields>): Promise<void> {
+/**
+ * Checks what the fields refer to and gives them back with `targetRoles` as role ids: a target
+ * may name a role by id or by name (as channel auth does), and is stored as its id.
+ */
+async function resolveReferences<F extends Partial<RuleFields>>(db: ProjectDb, fields: F): Promise<F> {
+  let targetRoles: string[] | undefined;
   if (fields.targetRoles !== undefined) {
-    const ids = [...new Set(fields.targetRoles)];
-    const found = await db.role.findMany({ where: { id: { in: ids } }, select: { id: true } });
-    const missing = ids.filter((id) => !found.some((role) => role.id === id));
+    const refs = [...new Set(fields.targetRoles)];
+    const found = await db.role.findMany({
+      where: { OR: [{ id: { in: refs } }, { name: { in: refs } }] },
+      select: { id: true, name: true },
+    });
+    const idOf = (ref: string) => found.find((role) => role.id === ref || role.name === ref)?.id;
+    const missing = refs.filter((ref) => !idOf(ref));
     if (missing.length) {
       throw badRequest('unknown_role', `targetRoles: no role ${missing.join(', ')} in this project`, {
         missing,
       });
     }
+    targetRoles = [...new Set(refs.map((ref) => idOf(ref)!))];
   }
   if (fields.soundId && (await db.sound.count({ where: { id: fields.soundId } })) === 0) {
     throw badRequest('unknown_sound', `soundId: no sound ${fields.soundId} in this project`);
   }
+  return targetRoles ? { ...fields, targetRoles } : fields;
 }
 
 /** After MySQL has the change: bump the version first, then tell the other nodes. */
@@ -118,6 +142,9 @@ function toData(fields: Partial<RuleFields>) {
     priority: fields.priority,
     active: fields.active,
     suppression: json(fields.suppression),
+    targetSchedules: fields.targetSchedules ? [...new Set(fields.targetSchedules)] : undefined,
+    alert: json(fields.alert),
+    escalationPolicyId: fields.escalationPolicyId,
   };
 }
 
@@ -125,11 +152,12 @@ export async function createRule(
   deps: DomainDeps,
   principal: Principal,
   projectId: string,
-  fields: RuleFields,
+  input: RuleFields,
 ) {
-  checkExpressions(fields);
+  checkExpressions(input);
   const db = deps.db.forProject(projectId);
-  await checkReferences(db, fields);
+  const fields = await resolveReferences(db, input);
+  await checkRuleAlerting(db, fields, true);
   const row = await db.rule.create({
     data: {
       ...toData(fields),
@@ -207,12 +235,13 @@ export async function updateRule(
   principal: Principal,
   projectId: string,
   id: string,
-  fields: Partial<RuleFields>,
+  input: Partial<RuleFields>,
 ) {
-  checkExpressions(fields);
+  checkExpressions(input);
   const db = deps.db.forProject(projectId);
   await findRule(db, id);
-  await checkReferences(db, fields);
+  const fields = await resolveReferences(db, input);
+  await checkRuleAlerting(db, fields, false);
   const row = await db.rule.update({ where: { id }, data: toData(fields), select: ruleSelect });
   await announceRulesChanged(deps, projectId);
   deps.audit.record({
@@ -243,9 +272,12 @@ export async function loadActiveRules(deps: Pick<DomainDeps, 'db'>, projectId: s
   return rows.map(ruleView);
 }
 
-export type RuleTestInput = { event: Record<string, unknown> } & (
-  { condition: string; ruleId?: undefined } | { ruleId: string; condition?: undefined }
-);
+export type RuleTestInput = {
+  event: Record<string, unknown>;
+  /** Templates to render instead of the saved rule's (a draft being edited). */
+  title?: string;
+  body?: string;
+} & ({ condition: string; ruleId?: undefined } | { ruleId: string; condition?: undefined });
 
 /** Evaluates a condition (or a saved rule) against a sample event, listing every step. */
 export async function testRule(deps: DomainDeps, projectId: string, input: RuleTestInput) {
@@ -253,16 +285,41 @@ export async function testRule(deps: DomainDeps, projectId: string, input: RuleT
     ? ruleView(await findRule(deps.db.forProject(projectId), input.ruleId))
     : undefined;
   const condition = rule?.condition ?? input.condition!;
+  checkExpressions({ title: input.title, body: input.body });
   const explanation = compiled('invalid_condition', 'condition', () =>
     explainCondition(condition, input.event),
   );
-  // A saved rule that matched also shows the notification it would send.
+  // A match also shows the notification it would send: the templates sent (a draft being
+  // edited), else the saved rule's.
+  const title = input.title ?? rule?.title;
+  const body = input.body ?? rule?.body;
   const notification =
-    rule && explanation.matched
+    explanation.matched && title !== undefined
       ? {
-          title: compileTemplate(rule.title).render(input.event),
-          body: compileTemplate(rule.body).render(input.event),
+          title: compileTemplate(title).render(input.event),
+          body: compileTemplate(body ?? '').render(input.event),
         }
       : undefined;
-  return { condition, ...explanation, ...(notification ? { notification } : {}) };
+  // A saved rule that matches may be over its suppression limit: then this match would be
+  // counted in a digest, not notified.
+  const suppression = rule && explanation.matched ? await suppressionNow(deps, projectId, rule) : undefined;
+  return {
+    condition,
+    ...explanation,
+    ...(notification ? { notification } : {}),
+    ...(suppression
+      ? suppression.suppressed
+        ? { suppressed: true, digestDueAt: suppression.digestDueAt }
+        : { suppressed: false }
+      : {}),
+  };
+}
+
+async function suppressionNow(deps: DomainDeps, projectId: string, rule: RuleView) {
+  const project = await deps.db.system.project.findUnique({
+    where: { id: projectId },
+    select: { settings: true },
+  });
+  const limit = limitOf(rule, readSettings(project?.settings).suppression);
+  return previewSuppression(deps, projectId, rule.id, limit);
 }

@@ -6,6 +6,7 @@ import { UUID_PATTERN } from '../core/ids.js';
 import type { Prisma, ProjectDb } from '../core/db.js';
 import { loadUserAccess } from './access.js';
 import { revokeUserSessions } from './auth.js';
+import { closeUserSockets } from './user-sockets.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import { actorOf, type Principal } from './principal.js';
 
@@ -159,6 +160,32 @@ export async function approveUser(
   return userView(await findUser(db, userId));
 }
 
+/**
+ * Rejects a pending registration: the row goes (it holds nothing yet: no roles, sessions,
+ * devices or receipts), so the person may register again.
+ */
+export async function rejectUser(
+  deps: DomainDeps,
+  principal: Principal,
+  projectId: string,
+  userId: string,
+): Promise<void> {
+  const db = deps.db.forProject(projectId);
+  const user = await findUser(db, userId);
+  if (user.status !== 'pending')
+    throw conflict('user_not_pending', `The user is ${user.status}, not pending; suspend them instead`);
+  // Conditional: an approval that won the race keeps the user.
+  const removed = await db.user.deleteMany({ where: { id: userId, status: 'pending' } });
+  if (removed.count !== 1) throw conflict('user_not_pending', 'The user is no longer pending');
+  deps.audit.record({
+    projectId,
+    principal,
+    action: 'user.reject',
+    resourceType: 'user',
+    resourceId: userId,
+  });
+}
+
 /** Suspends or reactivates a user. Suspension stops their sessions and access tokens at once. */
 export async function setUserStatus(
   deps: DomainDeps,
@@ -175,7 +202,10 @@ export async function setUserStatus(
   }
   if (user.status === status) return userView(user);
   await db.user.updateMany({ where: { id: userId, status: { not: 'pending' } }, data: { status } });
-  if (status === 'suspended') await revokeUserSessions(deps, projectId, userId);
+  if (status === 'suspended') {
+    await revokeUserSessions(deps, projectId, userId);
+    await closeUserSockets(deps, projectId, userId, 'revoked');
+  }
   await announceRecipients(deps, projectId);
   deps.audit.record({
     projectId,
@@ -241,6 +271,28 @@ export interface DeviceInput {
   token: string;
 }
 
+// The providers' own formats, so a token that can never be delivered to is refused at the door:
+// APNs device tokens are hex (64 characters today, longer allowed), FCM registration tokens (iOS
+// goes to APNs; Android and web to FCM) are long runs of printable ASCII.
+const FCM_TOKEN = {
+  pattern: /^[\x21-\x7e]{20,255}$/,
+  rule: 'an FCM registration token (20 to 255 printable characters, no spaces)',
+};
+const TOKEN_FORMATS: Record<DevicePlatform, { pattern: RegExp; rule: string }> = {
+  ios: { pattern: /^[0-9a-fA-F]{64,200}$/, rule: 'an APNs device token (64 to 200 hexadecimal characters)' },
+  android: FCM_TOKEN,
+  web: FCM_TOKEN,
+};
+
+function assertDeviceToken(device: DeviceInput, field: string): void {
+  const format = TOKEN_FORMATS[device.platform];
+  if (!format.pattern.test(device.token)) {
+    throw badRequest('invalid_device_token', `${field}: platform ${device.platform} takes ${format.rule}`, {
+      field,
+    });
+  }
+}
+
 /**
  * `{ platform, token }` registers (or refreshes) one device and keeps the others;
  * `{ devices: [...] }` replaces the caller's whole set (an empty list removes every device).
@@ -255,6 +307,8 @@ export async function registerDevices(
   const { projectId, userId } = principal;
   const db = deps.db.forProject(projectId);
   const replace = 'devices' in input;
+  if (replace) input.devices.forEach((device, i) => assertDeviceToken(device, `devices[${i}].token`));
+  else assertDeviceToken(input, 'token');
   const wanted = new Map<string, DeviceInput>();
   for (const device of replace ? input.devices : [input])
     wanted.set(`${device.platform}\n${device.token}`, device);

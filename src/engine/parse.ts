@@ -226,15 +226,43 @@ type Fail = (code: ConditionErrorCode, description: string, at: jsep.Expression)
 
 function literalValue(expr: jsep.Literal, fail: Fail): LiteralValue {
   const value = expr.value;
-  if (
-    value === null ||
-    typeof value === 'string' ||
-    typeof value === 'number' ||
-    typeof value === 'boolean'
-  ) {
-    return value;
-  }
+  if (typeof value === 'string') return stringValue(expr, fail);
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
   return fail('not_allowed', `literal ${expr.raw} is not allowed`, expr);
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  0: '\0',
+};
+const ESCAPE = /\\(u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|u|x|[^])/g;
+
+/**
+ * A string literal's value, decoded from its source text as JavaScript would: jsep knows only
+ * \n \r \t \b \f \v and turns `\u0041` into "u0041". Any other escaped character stands for itself.
+ */
+function stringValue(literal: jsep.Literal, fail: Fail): string {
+  const body = String(literal.raw).slice(1, -1);
+  return body.replace(ESCAPE, (whole, escape: string, braced?: string, unit?: string, byte?: string) => {
+    const hex = braced ?? unit ?? byte;
+    if (hex !== undefined) {
+      const code = Number.parseInt(hex, 16);
+      if (code > 0x10ffff) return fail('syntax', `${whole} is beyond the last code point`, literal);
+      return String.fromCodePoint(code);
+    }
+    if (escape === 'u' || escape === 'x')
+      return fail(
+        'syntax',
+        `\\${escape} must be followed by hex digits (\\u0041, \\u{1F600}, \\x41)`,
+        literal,
+      );
+    return SIMPLE_ESCAPES[escape] ?? escape;
+  });
 }
 
 function propertyName(member: jsep.MemberExpression, fail: Fail): PropertyName {
@@ -245,7 +273,7 @@ function propertyName(member: jsep.MemberExpression, fail: Fail): PropertyName {
   if (!member.computed && property.type === 'Identifier') {
     name = (property as jsep.Identifier).name;
   } else if (property.type === 'Literal' && typeof property['value'] === 'string') {
-    name = property['value'];
+    name = stringValue(property as jsep.Literal, fail);
   } else if (
     property.type === 'Literal' &&
     Number.isSafeInteger(property['value']) &&

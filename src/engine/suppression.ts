@@ -3,12 +3,31 @@
 // one digest per period. Every step is one Lua script, so concurrent consumers agree. Decisions
 // are idempotent per event id: a redelivered event gets the decision it got the first time.
 import type { Redis, Result } from 'ioredis';
+import { uuidv7Time } from '../core/ids.js';
 import type { RedisKeys } from '../core/redis.js';
 
 export interface SuppressionLimit {
   maxMatches: number;
   windowSeconds: number;
 }
+
+/** The rule's own limits where it sets them, the project's otherwise. */
+export function limitOf(
+  rule: { suppression?: Partial<SuppressionLimit> | null },
+  projectDefault: SuppressionLimit,
+): SuppressionLimit {
+  return {
+    maxMatches: rule.suppression?.maxMatches ?? projectDefault.maxMatches,
+    windowSeconds: rule.suppression?.windowSeconds ?? projectDefault.windowSeconds,
+  };
+}
+
+/**
+ * When a suppressed match's digest is due: one window after its period began (the period id is
+ * a uuidv7 made when it began; the digest job is delayed by the window from then).
+ */
+export const digestDueAt = (periodId: string, limit: SuppressionLimit): Date =>
+  new Date(uuidv7Time(periodId) + limit.windowSeconds * 1000);
 
 export type SuppressionDecision =
   | { suppressed: false }
@@ -87,6 +106,29 @@ export interface Suppression {
   check(checks: readonly SuppressionCheck[], now?: number): Promise<SuppressionDecision[]>;
   /** How many matches the period suppressed; the same answer on every call for one period. */
   claimDigest(projectId: string, ruleId: string, periodId: string): Promise<number>;
+}
+
+/**
+ * Whether a match of the rule now would be suppressed, and when its digest would be due, read
+ * without recording anything (for `POST /rules/test`).
+ */
+export async function previewSuppression(
+  deps: { redis: Redis; keys: RedisKeys },
+  projectId: string,
+  ruleId: string,
+  limit: SuppressionLimit,
+  now = Date.now(),
+): Promise<{ suppressed: false } | { suppressed: true; digestDueAt: Date }> {
+  const key = (part: string) => deps.keys.suppression(projectId, ruleId, part);
+  const [allowed, periodId] = await Promise.all([
+    deps.redis.zcount(key('allowed'), `(${now - limit.windowSeconds * 1000}`, '+inf'),
+    deps.redis.get(key('period')),
+  ]);
+  if (allowed < limit.maxMatches) return { suppressed: false };
+  return {
+    suppressed: true,
+    digestDueAt: periodId ? digestDueAt(periodId, limit) : new Date(now + limit.windowSeconds * 1000),
+  };
 }
 
 export function createSuppression(deps: { redis: Redis; keys: RedisKeys }): Suppression {

@@ -18,16 +18,26 @@ export function compileTemplate(source: string): CompiledTemplate {
   const parts: Part[] = [];
   let last = 0;
   for (const match of source.matchAll(PLACEHOLDER)) {
-    parts.push(source.slice(last, match.index));
+    parts.push(literal(source, last, match.index));
     parts.push(placeholderPath(match[1]!, match.index + 2));
     last = match.index + match[0].length;
   }
-  parts.push(source.slice(last));
+  parts.push(literal(source, last, source.length));
   return {
     source,
     render: (event) =>
       parts.map((part) => (typeof part === 'string' ? part : formatValue(readPath(event, part)))).join(''),
   };
+}
+
+/** Text between placeholders; a `{{` in it is a placeholder left open, refused rather than sent as is. */
+function literal(source: string, start: number, end: number): string {
+  const text = source.slice(start, end);
+  const open = text.indexOf('{{');
+  if (open >= 0) {
+    throw new ConditionError('syntax', 'placeholder "{{" is not closed with "}}"', start + open + 1);
+  }
+  return text;
 }
 
 function placeholderPath(expression: string, offset: number): PropertyName[] {

@@ -7,16 +7,19 @@ import { UUID_PATTERN } from '../core/ids.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { acceptAcknowledgement, recordReplayed } from '../domain/receipt-stream.js';
 import { readReplay } from '../domain/replay.js';
+import { handleAlertEvent } from './alert-events.js';
 import type { GatewayHooks } from './hooks.js';
 
 export const ACK_EVENT = 'tocsin:ack';
 /** Sent after a replay that is not everything: the client reads the rest with GET /notifications. */
 export const REPLAY_TRUNCATED_EVENT = 'tocsin:replay_truncated';
 
-type NotificationDeps = Pick<DomainDeps, 'redis' | 'keys' | 'storage' | 'config' | 'log'>;
-
+/**
+ * Replay and notification acks need only Redis; the alert events (`tocsin:ack` / `tocsin:resolve`
+ * with an `alertId`, rare and by hand) still act on MySQL through the domain.
+ */
 export function notificationHooks(
-  deps: NotificationDeps,
+  deps: DomainDeps,
 ): Required<Pick<GatewayHooks, 'userChannelSubscribed' | 'customEvent'>> {
   const maxPending = deps.config.gateway.ackQueue;
   let pending = 0;
@@ -41,6 +44,7 @@ export function notificationHooks(
       return { events, readAt: replay.readAt };
     },
     customEvent(projectId, _socketId, userId, event, data) {
+      if (handleAlertEvent(deps, projectId, userId, event, data)) return 'accepted';
       const id = (data as { id?: unknown } | null)?.id;
       if (event !== ACK_EVENT || !userId || typeof id !== 'string' || !UUID_PATTERN.test(id))
         return 'unknown';

@@ -12,6 +12,10 @@ export const CLOSE = {
   overCapacity: 4100,
   serverShutdown: 4200,
   pongTimeout: 4201,
+  // 4300-4399 are "any other error": a frame refused (badMessage, without closing the socket);
+  // a frame over LIMITS.hardFrameBytes closes with it, which Pusher clients do not retry unchanged.
+  badMessage: 4300,
+  frameTooLarge: 4300,
   /** Too many frames of one kind (client events, subscriptions, acknowledgements): back off. */
   rateLimited: 4301,
 } as const;
@@ -22,9 +26,12 @@ export const ACTIVITY_TIMEOUT_SEC = 120;
 export const PONG_TIMEOUT_MS = 30_000;
 
 export const LIMITS = {
-  /** Largest frame answered with `pusher:error`; larger ones are cut by uWS (closing the socket). */
+  /** Largest frame handled; up to hardFrameBytes a larger one gets `pusher:error`. */
   frameBytes: 16 * 1024,
+  /** Larger frames close the socket with CLOSE.frameTooLarge. */
   hardFrameBytes: 64 * 1024,
+  /** uWS's own limit, above ours so ours answers with a Pusher code; past it uWS cuts (1006). */
+  transportFrameBytes: 1024 * 1024,
   /** Pusher's limit on an event's data (client events and the HTTP API). */
   dataBytes: 10 * 1024,
   channelNameLength: 164,

@@ -20,6 +20,7 @@ import {
   PROTOCOL_VERSION,
   encode,
   userChannel,
+  encodeError,
 } from './protocol.js';
 import { createConnectionQuota } from './quota.js';
 import { createSession } from './session.js';
@@ -144,9 +145,13 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         local.publish(projectId, channel, encode(event, data, channel));
       }
     }),
-    bus.on('gateway.terminate', ({ projectId, userId }) => {
+    bus.on('gateway.terminate', ({ projectId, userId, socketIds = [], reconnect }) => {
+      const signed = new Set(socketIds);
       for (const ws of local.ofProject(projectId)) {
-        if (ws.getUserData().userId === userId) ws.end(CLOSE.unauthorized, 'Connections terminated');
+        const state = ws.getUserData();
+        if (state.userId !== userId && !signed.has(state.socketId)) continue;
+        if (reconnect) ws.end(CLOSE.serverShutdown, 'Reconnect: your access changed');
+        else ws.end(CLOSE.unauthorized, 'Connections terminated');
       }
     }),
     apps.onChange((projectId, app) => {
@@ -188,7 +193,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
     .get('/metrics', metricsHandler(services.metrics, services.config.metricsToken))
     .ws<SocketState>('/app/:key', {
-      maxPayloadLength: LIMITS.hardFrameBytes,
+      maxPayloadLength: LIMITS.transportFrameBytes,
       // Room above the sweep's bound, so the 4100 close frame still fits behind what is queued.
       maxBackpressure: 2 * LIMITS.bufferedBytes,
       idleTimeout: 0, // liveness is the protocol's ping/pong (4201), swept above
@@ -229,7 +234,12 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         );
       },
       open: (ws: Socket) => session.open(ws),
-      message: (ws: Socket, raw) => session.message(ws, raw),
+      message: (ws: Socket, raw) => {
+        if (raw.byteLength <= LIMITS.hardFrameBytes) return session.message(ws, raw);
+        const reason = `Frame exceeds ${LIMITS.hardFrameBytes} bytes`;
+        ws.cork(() => ws.send(encodeError(CLOSE.frameTooLarge, reason)));
+        ws.end(CLOSE.frameTooLarge, reason);
+      },
       close: (ws: Socket) => session.close(ws),
     })
     .any('/*', (res) => {

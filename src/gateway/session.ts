@@ -59,7 +59,7 @@ export function createSession(deps: SessionDeps): Session {
     if (state.app) metrics.gatewayMessages.inc({ project: state.app.projectId, direction: 'out' });
   };
 
-  const fail = (ws: Socket, message: string, code: number | null = null, channel?: string) =>
+  const fail = (ws: Socket, message: string, code: number = CLOSE.badMessage, channel?: string) =>
     send(ws, encodeError(code, message, channel));
 
   /** Closes with 4301: Pusher clients back off before they reconnect. */
@@ -140,7 +140,7 @@ export function createSession(deps: SessionDeps): Session {
       return fail(
         ws,
         `At most ${app.settings.maxChannelsPerConnection} channels per connection`,
-        null,
+        CLOSE.badMessage,
         channel,
       );
     }
@@ -189,7 +189,12 @@ export function createSession(deps: SessionDeps): Session {
     );
     if (joined.status === 'full') {
       dropChannel(ws, state, channel);
-      return fail(ws, `Presence channels hold at most ${LIMITS.presenceMembers} members`, null, channel);
+      return fail(
+        ws,
+        `Presence channels hold at most ${LIMITS.presenceMembers} members`,
+        CLOSE.badMessage,
+        channel,
+      );
     }
     if (joined.firstConnection) {
       const added = JSON.stringify({ user_id: member.userId, user_info: JSON.parse(member.info ?? 'null') });
@@ -234,7 +239,7 @@ export function createSession(deps: SessionDeps): Session {
     const app = state.app!;
     const { channel, event } = message;
     if (!app.settings.clientEvents)
-      return fail(ws, 'Client events are not enabled for this app', null, channel);
+      return fail(ws, 'Client events are not enabled for this app', CLOSE.badMessage, channel);
     const kind = channel === undefined ? undefined : channelKind(channel);
     if (
       channel === undefined ||
@@ -244,7 +249,7 @@ export function createSession(deps: SessionDeps): Session {
       return fail(
         ws,
         'Client events are only allowed on private and presence channels you subscribed to',
-        null,
+        CLOSE.badMessage,
         channel,
       );
     }
@@ -253,7 +258,7 @@ export function createSession(deps: SessionDeps): Session {
     }
     const data = typeof message.data === 'string' ? message.data : JSON.stringify(message.data ?? null);
     if (Buffer.byteLength(data) > LIMITS.dataBytes || event.length > LIMITS.eventNameLength) {
-      return fail(ws, `Event data is limited to ${LIMITS.dataBytes} bytes`, null, channel);
+      return fail(ws, `Event data is limited to ${LIMITS.dataBytes} bytes`, CLOSE.badMessage, channel);
     }
     const userId = kind === 'presence' ? state.channels.get(channel) : undefined;
     broadcast(app.projectId, channel, event, data, state.socketId, userId);

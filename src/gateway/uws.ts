@@ -1,4 +1,4 @@
-// The single import point of uWebSockets.js (ARCHITECTURE.md §4): swapping the binary's source
+// The single import point of uWebSockets.js (docs/architecture.md §4): swapping the binary's source
 // is a one-line change here. The package silently falls back to a slow JS implementation when
 // its native binary does not load; we refuse to run on that.
 import uWS, { type ListenOptions } from 'uWebSockets.js';

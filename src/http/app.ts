@@ -8,7 +8,8 @@ import type { DomainDeps } from '../domain/deps.js';
 import { errorHandler, notFoundHandler, sendError } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
 import { requestMetrics } from './middleware/metrics.js';
-import { createRouter, mountDocs } from './openapi.js';
+import { createRouter, mountDocs, OPENAPI_PATH } from './openapi.js';
+import { docsRoutes } from './routes/docs.js';
 import { authRoutes } from './routes/auth.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
@@ -19,9 +20,13 @@ import { fileRoutes } from './routes/files.js';
 import { notificationRoutes } from './routes/notifications.js';
 import { SOUNDS_PATH, soundRoutes } from './routes/sounds.js';
 import { ruleRoutes } from './routes/rules.js';
+import { alertRoutes } from './routes/alerts.js';
+import { escalationPolicyRoutes } from './routes/escalation-policies.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { eventRoutes } from './routes/events.js';
 import { bucketRoutes } from './routes/buckets.js';
 import { auditMutations } from './middleware/audit-mutations.js';
+import { checkedBodies } from './middleware/bodies.js';
 import { rateLimit } from './middleware/rate-limit.js';
 import { auditRoutes } from './routes/audit.js';
 import { roleRoutes } from './routes/roles.js';
@@ -29,6 +34,9 @@ import { statusRoutes } from './routes/status.js';
 import { userRoutes } from './routes/users.js';
 import { createGatewayApi } from '../gateway/api.js';
 import { describePusherApi, pusherRoutes } from './routes/pusher.js';
+import { CONSOLE_AUTH_PATH, consoleAuthRoutes } from './routes/console-auth.js';
+import { consoleRoutes } from './routes/console.js';
+import { liveRoutes } from './routes/console-live.js';
 
 export interface ApiDeps extends DomainDeps {
   readiness: Record<string, ReadinessCheck>;
@@ -39,7 +47,8 @@ export function createApiApp(deps: ApiDeps) {
   const app = createRouter();
   app.use('*', requestContext());
   app.use('*', requestMetrics(deps.metrics));
-  app.use('*', secureHeaders());
+  // Not overwriting: /files and /docs set their own resource and content policies.
+  app.use('*', secureHeaders({ overwrite: false }));
   app.use(
     '*',
     cors({
@@ -58,6 +67,7 @@ export function createApiApp(deps: ApiDeps) {
         'RateLimit-Limit',
         'RateLimit-Remaining',
         'RateLimit-Reset',
+        'Idempotent-Replayed',
       ],
       maxAge: 600,
     }),
@@ -82,16 +92,22 @@ export function createApiApp(deps: ApiDeps) {
   // The limiter runs first: a refused request is neither handled nor audited.
   app.use('/api/v1/*', rateLimit(deps, 'api'));
   app.use('/api/v1/*', auditMutations(deps));
+  // After the audit middleware, so a refused body is audited too; sounds check their own uploads.
+  app.use('*', except(SOUNDS_PATH, checkedBodies()));
   app.onError(errorHandler(log));
   app.notFound(notFoundHandler);
   app.route('/', healthRoutes(deps.readiness));
   app.route('/', metricsRoutes(deps.metrics, config.metricsToken));
+  app.route(CONSOLE_AUTH_PATH, consoleAuthRoutes(deps));
   app.route('/api/v1/auth', authRoutes(deps));
   app.route('/api/v1/projects', projectRoutes(deps));
   app.route(SOUNDS_PATH, soundRoutes(deps));
   app.route('/api/v1/notifications', notificationRoutes(deps));
   app.route('/', fileRoutes(deps));
   app.route('/api/v1/rules', ruleRoutes(deps));
+  app.route('/api/v1/alerts', alertRoutes(deps));
+  app.route('/api/v1/escalation-policies', escalationPolicyRoutes(deps));
+  app.route('/api/v1/schedules', scheduleRoutes(deps));
   app.route('/api/v1/events', eventRoutes(deps));
   app.route('/api/v1/transfer-buckets', bucketRoutes(deps));
   app.route('/api/v1/users', userRoutes(deps));
@@ -100,9 +116,12 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/api/v1/providers', providerRoutes(deps));
   app.route('/api/v1/audit', auditRoutes(deps));
   app.route('/api/v1/status', statusRoutes(deps));
+  app.route('/api/v1/live', liveRoutes(deps));
+  app.route('/', consoleRoutes(config));
   app.route('/', pusherRoutes(createGatewayApi(deps)));
   describePusherApi(app.openAPIRegistry);
   mountDocs(app, config.http.publicUrl);
+  app.route('/', docsRoutes(OPENAPI_PATH));
   return app;
 }
 

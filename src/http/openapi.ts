@@ -1,8 +1,8 @@
 // OpenAPI plumbing shared by every route module: the router factory (validation failures
 // become our 400 error body), the error and pagination schemas, security schemes, and the
-// document + Swagger UI.
+// document (Swagger UI renders it: routes/docs.ts).
 import { OpenAPIHono, z } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
+import { canonicalId } from '../core/ids.js';
 import { errorBody } from './middleware/errors.js';
 import type { AppEnv } from './middleware/request-context.js';
 
@@ -77,11 +77,11 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
     total: z.number().int(),
   });
 
+/** A UUID from a client, in its canonical (lower-case) spelling. */
+export const Uuid = z.uuid().overwrite(canonicalId);
+
 export const IdParam = z.object({
-  id: z
-    .string()
-    .uuid()
-    .openapi({ param: { name: 'id', in: 'path' } }),
+  id: Uuid.openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 type SecurityRequirement = Array<Record<string, string[]>>;
@@ -105,6 +105,8 @@ export const security = {
   },
 };
 
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
 export function mountDocs(app: Router, publicUrl: string): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
@@ -124,7 +126,7 @@ export function mountDocs(app: Router, publicUrl: string): void {
     name: 'X-API-Key',
     description: "A project's API key (tk_…), shown once when the project is created or its key regenerated.",
   });
-  app.doc31('/api/v1/openapi.json', {
+  app.doc31(OPENAPI_PATH, {
     openapi: '3.1.0',
     info: {
       title: 'Tocsin API',
@@ -134,5 +136,4 @@ export function mountDocs(app: Router, publicUrl: string): void {
     },
     servers: [{ url: publicUrl }],
   });
-  app.get('/docs', swaggerUI({ url: '/api/v1/openapi.json' }));
 }

@@ -70,6 +70,8 @@ export interface ConsumerDeps {
     entry: StreamEntry,
     failure: { error: Error; attempts: number; final: boolean },
   ): Promise<void>;
+  /** After the acknowledgement: these events are stored or dead-lettered (event streams only). */
+  onSettled?(projectId: string, eventIds: string[]): Promise<void>;
 }
 
 export interface Consumer {
@@ -128,12 +130,19 @@ export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Con
     }
     if (done.length === 0) return;
     const ack = redis.multi().xack(stream, CONSUMER_GROUP, ...done);
-    source.settle?.(
-      ack,
-      projectId,
-      entries.filter((e) => done.includes(e.entryId)),
-    );
+    const settledEntries = entries.filter((e) => done.includes(e.entryId));
+    source.settle?.(ack, projectId, settledEntries);
     await ack.exec();
+    const settled = deps.onSettled
+      ? settledEntries.flatMap(({ fields }) => entryIdentity(fields).id ?? [])
+      : [];
+    if (deps.onSettled && settled.length) {
+      // Waiting ingest callers and the console's live view hear it; it is at most once (a waiting
+      // caller that misses it finds the event settled at its deadline).
+      await deps
+        .onSettled(projectId, settled)
+        .catch((err: unknown) => log.warn({ err, projectId }, 'Could not announce settled events'));
+    }
   }
 
   /** Records the failure; past the last attempt, moves the entry to the dead-letter stream. */

@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import { bullConnection, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
 import { createRedis } from '../core/redis.js';
 import { createSuppression } from '../engine/suppression.js';
+import { recordAlertEvents } from '../domain/alerting/alerts.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createRecipientIndex } from '../domain/recipients.js';
 import { incrementUnread } from '../domain/unread.js';
@@ -13,6 +14,7 @@ import { startBacklogGauges } from './backlog.js';
 import { startBucketMonitor, type BucketMonitor } from './buckets.js';
 import { eventStreams, startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
 import { createDigestScheduler, startDigestWorker } from './digests.js';
+import { startEscalation, type Escalation } from './escalation.js';
 import { busDispatch, type Dispatch } from './notifications.js';
 import { recordFailure } from './failures.js';
 import { processEntries, type PipelineDeps } from './pipeline.js';
@@ -26,6 +28,7 @@ const REPLAY_REBUILD_INTERVAL_MS = 60_000;
 export interface Workers {
   consumer: Consumer;
   bucketMonitor: BucketMonitor;
+  escalation: Escalation;
   close(): Promise<void>;
 }
 
@@ -57,8 +60,13 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
     incrementUnread(deps, projectId, userIds).catch((err: unknown) =>
       log.warn({ err: (err as Error).message, projectId }, 'Unread counters not incremented'),
     );
+  const escalation = startEscalation({ ...deps, recipients, dispatch, onReceipts });
   const pipeline: PipelineDeps = {
     ...deps,
+    alerts: {
+      record: (projectId, matches) => recordAlertEvents(deps, projectId, matches),
+      kick: () => escalation.kick(),
+    },
     rules: createProjectRulesCache(deps),
     recipients,
     suppression,
@@ -75,6 +83,7 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
       processed: deps.metrics.eventsProcessed,
       process: (projectId, entries, options) => processEntries(pipeline, projectId, entries, options),
       recordFailure: (projectId, entry, failure) => recordFailure(deps, projectId, entry, failure),
+      onSettled: (projectId, eventIds) => deps.bus.publish({ type: 'events.settled', projectId, eventIds }),
     },
     { maxAttempts: config.pipeline.maxAttempts, claimIdleMs: config.pipeline.claimIdleMs, ...overrides },
   );
@@ -90,8 +99,10 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
   return {
     consumer,
     bucketMonitor,
+    escalation,
     async close() {
       await Promise.all([consumer.close(), receipts.close(), replays.close()]);
+      await escalation.close();
       await Promise.all([digestWorker.close(), bucketMonitor.close(), retention.close(), backlog.close()]);
       await digestQueue.close();
       await reader.quit().catch(() => reader.disconnect());

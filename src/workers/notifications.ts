@@ -17,6 +17,9 @@ export interface NotificationDraft {
   priority: number;
   /** The recipients: one receipt each. */
   userIds: string[];
+  /** The alert this pages for, and its policy step (null: a reminder). */
+  alertId?: string;
+  alertStep?: number | null;
 }
 
 const TITLE_MAX = 200;
@@ -29,6 +32,9 @@ function cut(text: string, max: number): string {
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
+export const cutTitle = (title: string) => cut(title, TITLE_MAX);
+export const cutBody = (body: string) => cut(body, BODY_MAX);
+
 /** The statements that insert the drafts and their receipts (none when there are no drafts). */
 export function notificationInserts(db: ProjectDb, projectId: string, drafts: readonly NotificationDraft[]) {
   if (drafts.length === 0) return [];
@@ -40,8 +46,8 @@ export function notificationInserts(db: ProjectDb, projectId: string, drafts: re
       data: drafts.map(({ userIds: _userIds, title, body, ...draft }) => ({
         ...draft,
         projectId,
-        title: cut(title, TITLE_MAX),
-        body: cut(body, BODY_MAX),
+        title: cutTitle(title),
+        body: cutBody(body),
       })),
     }),
     ...(receipts.length ? [db.notificationReceipt.createMany({ data: receipts })] : []),

@@ -9,11 +9,19 @@ import { uuidv7 } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { VersionedCache } from '../engine/cache.js';
-import type { Suppression, SuppressionCheck } from '../engine/suppression.js';
+import { digestDueAt, type Suppression, type SuppressionCheck } from '../engine/suppression.js';
+import type { AlertMatch } from '../domain/alerting/alerts.js';
 import { decodeEntry, type StreamEvent } from '../domain/events.js';
 import type { RecipientIndex } from '../domain/recipients.js';
 import type { DigestScheduler } from './digests.js';
-import { notificationInserts, toDispatch, type Dispatch, type NotificationDraft } from './notifications.js';
+import {
+  cutBody,
+  cutTitle,
+  notificationInserts,
+  toDispatch,
+  type Dispatch,
+  type NotificationDraft,
+} from './notifications.js';
 import type { PipelineRule, ProjectRules } from './project-rules.js';
 
 export interface StreamEntry {
@@ -35,6 +43,8 @@ export interface PipelineDeps {
   digests: DigestScheduler;
   /** Told which users got new receipts, after the commit (unread counters). */
   onReceipts?: (projectId: string, userIds: string[]) => Promise<void>;
+  /** Alert rules' matches are recorded before the events are written; `kick` after the commit. */
+  alerts?: { record(projectId: string, matches: AlertMatch[]): Promise<void>; kick(): void };
 }
 
 /** What one event turns into. */
@@ -44,6 +54,8 @@ interface Outcome {
   /** Attempts before this one, when an earlier attempt left a `received` row. */
   previousAttempts: number | null;
   matchedRuleIds: string[];
+  /** Matched rules whose notification suppression turned into a digest, and when it is due. */
+  suppressedRules: Array<{ ruleId: string; digestDueAt: string | null }>;
   drafts: NotificationDraft[];
 }
 
@@ -84,18 +96,27 @@ export async function processEntries(
   const pending = decoded.filter((d) => !finished.includes(d));
   if (pending.length === 0) return results;
 
-  const { ruleSet } = await deps.rules.get(projectId);
+  const { ruleSet, alertRules } = await deps.rules.get(projectId);
   const matches = pending.map((d) => ({ ...d, ...ruleSet.match(d.event) }));
   const evaluated = matches.reduce((sum, m) => sum + m.evaluated, 0);
   deps.metrics.ruleEvaluations.inc({ project: projectId }, evaluated);
-  const decisions = await suppress(deps, projectId, matches, options.redelivered);
+  // Rules that open alerts page through their alert (deduplicated there), not one-off notifications.
+  const notifying = matches.map((m) => ({ ...m, rules: m.rules.filter((rule) => !rule.alerting) }));
+  const decisions = await suppress(deps, projectId, notifying, options.redelivered);
 
   let next = 0;
   const outcomes: Outcome[] = [];
-  for (const { entryId, event, rules } of matches) {
+  for (const [i, { entryId, event, rules }] of matches.entries()) {
     const drafts: NotificationDraft[] = [];
-    for (const rule of rules) {
-      if (decisions[next++]!.suppressed) continue;
+    const suppressedRules: Outcome['suppressedRules'] = [];
+    for (const rule of notifying[i]!.rules) {
+      const decision = decisions[next++]!;
+      if (decision.suppressed) {
+        // A redelivered event whose period has ended gets no period id back: its due time is unknown.
+        const due = decision.periodId ? digestDueAt(decision.periodId, rule.limit).toISOString() : null;
+        suppressedRules.push({ ruleId: rule.id, digestDueAt: due });
+        continue;
+      }
       drafts.push(draftFor(rule, event, await deps.recipients.resolve(projectId, rule.targetRoles)));
     }
     const previous = storedById.get(event.id);
@@ -104,9 +125,13 @@ export async function processEntries(
       event,
       previousAttempts: previous ? previous.attempts : null,
       matchedRuleIds: rules.map((r) => r.id),
+      suppressedRules,
       drafts,
     });
   }
+
+  const alerting = alertMatches(matches, alertRules);
+  if (alerting.length) await deps.alerts?.record(projectId, alerting);
 
   // One transaction for the batch; if it fails, each event alone, so one bad event cannot
   // hold back the others.
@@ -140,7 +165,34 @@ export async function processEntries(
     await deps.dispatch(projectId, toDispatch(drafts));
     results.push(...group.outcomes.map(({ entryId }) => ({ entryId, ok: true as const })));
   }
+  if (alerting.length) deps.alerts?.kick();
   return results;
+}
+
+/**
+ * Each event against the rules that open alerts: one whose resolveWhen holds resolves the open
+ * alert of its dedup key; one the rule matched opens or updates it.
+ */
+function alertMatches(
+  matches: ReadonlyArray<{ event: StreamEvent; rules: PipelineRule[] }>,
+  alertRules: readonly PipelineRule[],
+): AlertMatch[] {
+  return matches.flatMap(({ event, rules }) =>
+    alertRules.flatMap((rule) => {
+      const resolving = rule.alerting!.resolveWhen?.evaluate(event) ?? false;
+      if (!resolving && !rules.some((matched) => matched.id === rule.id)) return [];
+      return [
+        {
+          event,
+          rule,
+          resolving,
+          dedupKey: rule.alerting!.dedupKey.render(event),
+          title: cutTitle(rule.titleTemplate.render(event)),
+          body: cutBody(rule.bodyTemplate.render(event)),
+        },
+      ];
+    }),
+  );
 }
 
 /** One decision per (event, matched rule), in order; schedules the digest of each new period. */
@@ -204,6 +256,7 @@ async function write(db: ProjectDb, projectId: string, outcomes: readonly Outcom
     status: 'processed' as const,
     processedAt,
     matchedRules: o.matchedRuleIds,
+    suppressedRules: o.suppressedRules,
     attempts: (o.previousAttempts ?? 0) + 1,
     error: null,
   });

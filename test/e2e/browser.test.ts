@@ -1,24 +1,25 @@
 // The newcomer's path end to end in a real browser: the example page (examples/browser, served by
-// examples/serve.ts) in Debian's headless Chromium logs a member in through its form, subscribes
-// with the pusher-js browser build, shows an event POSTed by examples/producer.ts as it arrives —
-// as text, never as markup — and its Acknowledge button is recorded in MySQL.
+// examples/serve.ts) in headless Chromium (test/support/browser.ts) logs a member in through its
+// form, subscribes with the pusher-js browser build, shows an event POSTed by examples/producer.ts
+// as it arrives — as text, never as markup — and its Acknowledge button is recorded in MySQL.
+// A page of another origin plays a notification's sound from its signed URL.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startExampleServer } from '../../examples/serve.js';
+import { uploadSound, wav } from '../integration/sounds/audio.js';
 import { api, createTestProject, superAdminToken, type TestProject } from '../support/api.js';
+import { launchBrowser } from '../support/browser.js';
 import { eventually } from '../support/gateway.js';
 import { startHub, type TestHub } from '../support/hub.js';
 
-// Debian's Chromium here; elsewhere (GitHub's runners have Google Chrome) set CHROMIUM_PATH.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'Correct-horse-42';
 const PRODUCER = fileURLToPath(new URL('../../examples/producer.ts', import.meta.url));
 const run = promisify(execFile);
@@ -30,21 +31,8 @@ let browser: Browser;
 let member: { id: string; email: string };
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
   // Started while the hub starts: launching Chromium is the slowest step.
-  const launching = chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const launching = launchBrowser();
   hub = await startHub();
   project = await createTestProject(hub, await superAdminToken(hub));
   const asAdmin = { token: project.adminToken };
@@ -175,6 +163,45 @@ describe('the example browser client', () => {
     await page.click('button[type=submit]');
     await page.locator('#status[data-state=error]').waitFor();
     expect(await page.isVisible('#login')).toBe(true);
+    await page.close();
+  });
+});
+
+interface PageAudio {
+  duration: number;
+  error: { code: number; message: string } | null;
+  addEventListener(type: 'loadeddata' | 'error', listener: () => void): void;
+}
+
+describe('a signed sound URL', () => {
+  let otherOrigin: Server;
+  afterAll(() => new Promise<void>((resolve) => otherOrigin?.close(() => resolve())));
+
+  it('plays in a page of another origin (new Audio(url))', async () => {
+    const upload = await uploadSound(hub, project.adminToken, { name: 'chime', bytes: wav(8044) });
+    expect(upload.status).toBe(201);
+    // The test hub's public URL has port 0: the file is served by the hub's real port.
+    const signed = new URL(upload.body.url);
+    const url = `${hub.apiUrl}${signed.pathname}${signed.search}`;
+    // Another site altogether: localhost, while the hub is reached as 127.0.0.1.
+    otherOrigin = createServer((_req, res) => res.end('<!doctype html><title>Another app</title>'));
+    await new Promise<void>((resolve) => otherOrigin.listen(0, '127.0.0.1', resolve));
+    const page = await browser.newPage();
+    await page.goto(`http://localhost:${(otherOrigin.address() as AddressInfo).port}/`);
+    const outcome = await page.evaluate(
+      (src) =>
+        new Promise<string>((resolve) => {
+          // Runs in the page (the project's types have no DOM library).
+          const { Audio } = globalThis as unknown as { Audio: new (src: string) => PageAudio };
+          const audio = new Audio(src);
+          audio.addEventListener('loadeddata', () => resolve(`loaded ${audio.duration}s`));
+          audio.addEventListener('error', () =>
+            resolve(`error ${audio.error?.code}: ${audio.error?.message}`),
+          );
+        }),
+      url,
+    );
+    expect(outcome).toBe('loaded 1s');
     await page.close();
   });
 });

@@ -3,7 +3,7 @@
 // Each runs in its own project made like the README's (admin ops@example.com, the "Big failures"
 // rule); only the addresses, the slug and the placeholders the doc says to fill are substituted.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -104,6 +104,18 @@ async function expectAlerted(project: TestProject, id: string): Promise<void> {
   ]);
 }
 
+/** The walkthrough's event (matched by the "Big failures" rule), sent with the project's API key. */
+async function sendBigFailure(project: TestProject): Promise<void> {
+  const sent = await api(
+    hub,
+    'POST',
+    '/api/v1/events',
+    { type: 'transfer.failed', payload: { amount: 12000 } },
+    { apiKey: project.apiKey },
+  );
+  expect(sent.status).toBe(202);
+}
+
 /** Section 1's environment: the address and the project's API key, as its sh block exports them. */
 const producerEnv = (project: TestProject) => ({
   ...process.env,
@@ -172,14 +184,7 @@ describe('docs/integration.md, 1. Sending events', () => {
 describe('docs/integration.md, 2. Receiving notifications live', () => {
   it('shows a waiting notification with pusher-js and acknowledges it over the socket', async () => {
     const project = await docsProject();
-    const sent = await api(
-      hub,
-      'POST',
-      '/api/v1/events',
-      { type: 'transfer.failed', payload: { amount: 12000 } },
-      { apiKey: project.apiKey },
-    );
-    expect(sent.status).toBe(202);
+    await sendBigFailure(project);
     const inbox = () => api(hub, 'GET', '/api/v1/notifications', undefined, { token: project.adminToken });
     await eventually(async () => (await inbox()).body.items.length === 1, 'the notification is in the inbox');
     // The page, as written: it logs in, subscribes to its user channel and is replayed what it
@@ -195,6 +200,30 @@ describe('docs/integration.md, 2. Receiving notifications live', () => {
     await eventually(
       async () => (await inbox()).body.items[0].acknowledgedAt !== null,
       'the page acknowledged it (tocsin:ack)',
+    );
+    page.child.kill();
+  });
+});
+
+describe('docs/integration.md, 2. With Laravel Echo', () => {
+  it('lists presence members with their id and receives notifications with .listen(".notification")', async () => {
+    const project = await docsProject();
+    const me = await api(hub, 'GET', '/api/v1/users/me', undefined, { token: project.adminToken });
+    const code = local(sample('2.', 'js', 2), project).replace('your-gateway-key', project.gateway.key);
+    const page = background(['--input-type=module', '-e', code]);
+    const shows = (text: string, what: string) =>
+      eventually(async () => page.output().includes(text), what).catch((err: Error) => {
+        throw new Error(`${err.message}\n${page.output()}\n${page.errors()}`);
+      });
+    // user_info carries the id: Echo's here() hands out nothing else.
+    await shows(`online: Project Admin (${me.body.id})`, 'Echo lists the presence member with its id');
+    await sendBigFailure(project);
+    await shows('Transfer failed 12000 EUR', 'Echo shows the notification');
+    await eventually(
+      async () =>
+        (await api(hub, 'GET', '/api/v1/notifications', undefined, { token: project.adminToken })).body
+          .items[0]?.acknowledgedAt != null,
+      'the Echo page acknowledged it (tocsin:ack)',
     );
     page.child.kill();
   });
@@ -220,7 +249,11 @@ describe('docs/integration.md, 3. Mobile push and 4. per-project credentials', (
         join(dir, 'AuthKey_ABC123DEFG.p8'),
         pkcs8(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
       );
-      const script = `${local(sample('3.', 'sh'), project)}\necho\n${local(sample('4.', 'sh'), project)}`;
+      const device = local(sample('3.', 'sh'), project).replace(
+        '<the APNs device token, hex>',
+        randomBytes(32).toString('hex'),
+      );
+      const script = `${device}\necho\n${local(sample('4.', 'sh'), project)}`;
       const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
         cwd: dir,
         env: { ...process.env, TOCSIN_URL: hub.apiUrl },

@@ -1,7 +1,7 @@
 // /ready reflects MySQL and Redis, and the process heals by itself when they come back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type TestHub } from '../support/hub.js';
-import { startProxy, type CuttableProxy } from '../support/proxy.js';
+import { startProxiedHub, startProxy, type CuttableProxy, type ProxiedHub } from '../support/proxy.js';
 import { ADMIN_URL, workerDatabase, workerId } from '../support/env.js';
 
 async function readiness(hub: TestHub) {
@@ -25,26 +25,13 @@ describe('readiness with dependencies going away', () => {
   let mysql: CuttableProxy;
   let redis: CuttableProxy;
   let hub: TestHub;
+  let proxied: ProxiedHub;
 
   beforeAll(async () => {
-    mysql = await startProxy({ host: '127.0.0.1', port: 3306 });
-    redis = await startProxy({ host: '127.0.0.1', port: 6379 });
-    const mysqlUrl = new URL(ADMIN_URL);
-    mysqlUrl.port = String(mysql.port);
-    hub = await startHub(
-      {
-        DATABASE_URL: `${mysqlUrl.href.replace(/\/$/, '')}/${workerDatabase(workerId())}`,
-        REDIS_URL: `redis://127.0.0.1:${redis.port}`,
-      },
-      ['api'],
-    );
-    await hub.running.prepared;
+    proxied = await startProxiedHub();
+    ({ hub, mysql, redis } = proxied);
   });
-  afterAll(async () => {
-    await hub.close();
-    await mysql.close();
-    await redis.close();
-  });
+  afterAll(() => proxied.close());
 
   it('answers 503 naming MySQL while it is unreachable, and recovers when it returns', async () => {
     expect((await readiness(hub)).status).toBe(200);

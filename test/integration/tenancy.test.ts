@@ -37,12 +37,15 @@ describe('tenant scoping', () => {
   });
 
   describe.each(tenantModels.map((m) => [m.name, m] as const))('%s', (_name, model) => {
+    const keyOf = (row: Record<string, unknown>) =>
+      Object.fromEntries(primaryKeyFields(model).map((k) => [k, row[k]]));
     let rowA: Record<string, unknown>;
+    let rowB: Record<string, unknown>;
     let pk: Record<string, unknown>;
     beforeAll(async () => {
       rowA = await createRow(db.system, model.name, projectA);
-      pk = Object.fromEntries(primaryKeyFields(model).map((k) => [k, rowA[k]]));
-      await createRow(db.system, model.name, projectB);
+      pk = keyOf(rowA);
+      rowB = await createRow(db.system, model.name, projectB);
     });
 
     it('is visible to its own project', async () => {
@@ -57,6 +60,12 @@ describe('tenant scoping', () => {
       expect(await other.findMany!({ where: pk })).toEqual([]);
       expect(await other.findUnique!({ where: uniqueWhere(model, rowA) })).toBeNull();
       expect(await other.count!({ where: pk })).toBe(0);
+      // A caller naming the other project in its filter does not widen the scope.
+      expect(await other.findMany!({ where: { ...pk, projectId: projectA } })).toEqual([]);
+      const namedA = (await other.findMany!({ where: { projectId: projectA } })) as Array<{
+        projectId: string;
+      }>;
+      expect(namedA.map((r) => r.projectId)).not.toContain(projectA);
       const everyB = (await other.findMany!()) as Array<{ projectId: string }>;
       expect(everyB.length).toBeGreaterThan(0);
       expect(everyB.every((r) => r.projectId === projectB)).toBe(true);
@@ -71,6 +80,10 @@ describe('tenant scoping', () => {
         code: 'P2025',
       });
       expect(await other.updateMany!({ where: pk, data: {} })).toEqual({ count: 0 });
+      expect(await other.updateMany!({ where: { ...pk, projectId: projectA }, data: {} })).toEqual({
+        count: 0,
+      });
+      expect(await other.deleteMany!({ where: { ...pk, projectId: projectA } })).toEqual({ count: 0 });
       expect(await other.deleteMany!({ where: pk })).toEqual({ count: 0 });
       expect(await delegate(db.system, model).findFirst!({ where: pk })).toMatchObject({
         projectId: projectA,
@@ -83,6 +96,13 @@ describe('tenant scoping', () => {
         /Tenant violation/,
       );
       await expect(other.create!({ data: { projectId: projectA } })).rejects.toThrow(/Tenant violation/);
+      // An upsert that finds B's row must not move it to A through its update.
+      await expect(
+        other.upsert!({ where: uniqueWhere(model, rowB), create: {}, update: { projectId: projectA } }),
+      ).rejects.toThrow(/Tenant violation/);
+      expect(await delegate(db.system, model).findFirst!({ where: keyOf(rowB) })).toMatchObject({
+        projectId: projectB,
+      });
     });
   });
 });

@@ -2,8 +2,9 @@
 import { Redis } from 'ioredis';
 import mariadb from 'mariadb';
 import { migrate } from '../../src/core/migrate.js';
-import { parseMysqlUrl } from '../../src/core/db.js';
+import { parseMysqlUrl } from '../../src/core/mysql-url.js';
 import { TEST_WORKERS } from '../../vitest.config.js';
+import { findBrowser } from '../support/browser.js';
 import { ADMIN_URL, TEST_REDIS_URL, workerDatabase, workerRedisPrefix } from '../support/env.js';
 
 async function clearRedisPrefix(redis: Redis, prefix: string): Promise<void> {
@@ -48,6 +49,9 @@ async function dropRuns(connection: mariadb.Connection, redis: Redis, which: (ru
 export default async function setup(): Promise<() => Promise<void>> {
   const run = String(process.pid);
   process.env.TOCSIN_TEST_RUN = run;
+  // Unpacks the bundled Chromium (if that is the one) before test files run side by side. A bad
+  // CHROMIUM_PATH is reported by the browser tests themselves.
+  await findBrowser().catch(() => undefined);
   const { connection, redis } = await connect();
   try {
     await dropRuns(connection, redis, (other) => !isRunning(other));

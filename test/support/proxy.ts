@@ -1,6 +1,8 @@
 // A TCP proxy we can cut and restore, to take MySQL or Redis "down" for one process under
 // test without stopping the shared servers.
 import net from 'node:net';
+import { ADMIN_URL, workerDatabase, workerId } from './env.js';
+import { startHub, type TestHub } from './hub.js';
 
 export interface CuttableProxy {
   port: number;
@@ -48,5 +50,37 @@ export async function startProxy(target: { host: string; port: number }): Promis
     cut,
     restore: listen,
     close: cut,
+  };
+}
+
+export interface ProxiedHub {
+  hub: TestHub;
+  mysql: CuttableProxy;
+  redis: CuttableProxy;
+  close(): Promise<void>;
+}
+
+/** An API-only hub that reaches MySQL and Redis through proxies a test can cut. */
+export async function startProxiedHub(): Promise<ProxiedHub> {
+  const mysql = await startProxy({ host: '127.0.0.1', port: 3306 });
+  const redis = await startProxy({ host: '127.0.0.1', port: 6379 });
+  const mysqlUrl = new URL(ADMIN_URL);
+  mysqlUrl.port = String(mysql.port);
+  const hub = await startHub(
+    {
+      DATABASE_URL: `${mysqlUrl.href.replace(/\/$/, '')}/${workerDatabase(workerId())}`,
+      REDIS_URL: `redis://127.0.0.1:${redis.port}`,
+    },
+    ['api'],
+  );
+  await hub.running.prepared;
+  return {
+    hub,
+    mysql,
+    redis,
+    async close() {
+      await hub.close();
+      await Promise.all([mysql.close(), redis.close()]);
+    },
   };
 }

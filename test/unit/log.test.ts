@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runWithContext, setContextProject } from '../../src/core/context.js';
-import { createLogger } from '../../src/core/log.js';
+import { createLogger, loadPinoPretty, prettyOutput } from '../../src/core/log.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -53,5 +53,50 @@ describe('logger', () => {
     expect(lines[0]).not.toHaveProperty('projectId', 'project-9');
     expect(lines[1]).toMatchObject({ requestId: 'req-1', projectId: 'project-9' });
     expect(lines[2]).not.toHaveProperty('requestId');
+  });
+});
+
+describe('log output', () => {
+  const lines = () => {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    });
+    return { stream, text: () => chunks.join('') };
+  };
+
+  it('is pretty in development at a terminal, and JSON otherwise', () => {
+    const printer = () => ((options: Record<string, unknown>) => options) as never;
+    for (const [env, isTTY, pretty] of [
+      ['development', true, true],
+      ['development', false, false],
+      ['development', undefined, false],
+      ['production', true, false],
+      ['test', true, false],
+    ] as const) {
+      expect([env, isTTY, prettyOutput({ env, isTTY }, printer) !== undefined]).toEqual([env, isTTY, pretty]);
+    }
+  });
+
+  it('pretty-prints with pino-pretty, secrets still redacted', async () => {
+    const out = lines();
+    const log = createLogger(
+      { level: 'info' },
+      prettyOutput({ env: 'development', isTTY: true }, loadPinoPretty, out.stream),
+    );
+    log.info({ password: 'hunter2-password' }, 'hub started');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(out.text()).toMatch(/INFO.*: hub started/);
+    expect(out.text()).toContain('[redacted]');
+    expect(out.text()).not.toContain('hunter2-password');
+    expect(() => JSON.parse(out.text())).toThrow();
+  });
+
+  it('falls back to JSON where pino-pretty is not installed (production images have no devDependencies)', () => {
+    expect(prettyOutput({ env: 'development', isTTY: true }, () => undefined)).toBeUndefined();
+    expect(loadPinoPretty()).toBeTypeOf('function');
   });
 });

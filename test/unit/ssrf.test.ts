@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { assertSafeOutboundUrl, isPrivateAddress } from '../../src/core/ssrf.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertSafeOutboundUrl, isPrivateAddress, outboundAgents } from '../../src/core/ssrf.js';
 
 const resolveTo = (addresses: string[]) => async () => addresses;
 
@@ -20,13 +22,40 @@ describe('isPrivateAddress', () => {
     'fe80::1',
     '::ffff:127.0.0.1',
     '::ffff:10.0.0.1',
+    '198.18.0.1', // benchmarking, 198.18/15
+    '198.19.255.254',
+    '192.0.0.8', // IETF protocol assignments, 192.0.0/24
+    '240.0.0.1', // reserved, 240/4
+    '255.255.255.255',
+    'ff02::1', // multicast, ff00::/8
+    'ff0e::1',
+    // IPv6 forms that carry an IPv4 address, as URLs spell them (the parser writes hex groups)
+    '::ffff:7f00:1', // mapped
+    '::7f00:1', // IPv4-compatible
+    '::ffff:0:7f00:1', // SIIT
+    '64:ff9b::7f00:1', // NAT64
+    '64:ff9b::a9fe:a9fe', // NAT64 to 169.254.169.254
+    '2002:7f00:1::1', // 6to4
+    '2002:a00:1::', // 6to4 of 10.0.0.1
+    '64:ff9b:1::1', // local-use NAT64
+    '2001:0:4136:e378::1', // Teredo
+    'fe80::1%eth0',
     'not-an-ip',
   ])('blocks %s', (address) => expect(isPrivateAddress(address)).toBe(true));
 
-  it.each(['8.8.8.8', '172.32.0.1', '192.169.0.1', '1.1.1.1', '2606:4700::1111', '::ffff:8.8.8.8'])(
-    'allows %s',
-    (address) => expect(isPrivateAddress(address)).toBe(false),
-  );
+  it.each([
+    '8.8.8.8',
+    '172.32.0.1',
+    '192.169.0.1',
+    '198.20.0.1',
+    '192.0.1.1',
+    '223.255.255.255',
+    '1.1.1.1',
+    '2606:4700::1111',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+  ])('allows %s', (address) => expect(isPrivateAddress(address)).toBe(false));
 });
 
 describe('assertSafeOutboundUrl', () => {
@@ -36,6 +65,20 @@ describe('assertSafeOutboundUrl', () => {
     await expect(
       assertSafeOutboundUrl('https://hooks.example.com/x', strict(resolveTo(['93.184.216.34']))),
     ).resolves.toBeUndefined();
+  });
+
+  it('refuses IPv6 literals that carry a loopback address, as a URL spells them', async () => {
+    for (const url of [
+      'http://[::7f00:1]/',
+      'http://[::ffff:127.0.0.1]/',
+      'http://[::ffff:0:7f00:1]/',
+      'http://[64:ff9b::127.0.0.1]/',
+      'http://[2002:7f00:1::1]/',
+    ]) {
+      await expect(assertSafeOutboundUrl(url, strict(resolveTo([])))).rejects.toMatchObject({
+        code: 'url_not_allowed',
+      });
+    }
   });
 
   it('refuses private targets, including a name that resolves to one and literal IPs', async () => {
@@ -77,5 +120,39 @@ describe('assertSafeOutboundUrl', () => {
     await expect(
       assertSafeOutboundUrl('http://127.0.0.1:9000/hook', { allowPrivate: true }),
     ).resolves.toBeUndefined();
+  });
+});
+
+describe('outboundAgents', () => {
+  let server: http.Server;
+  let port = 0;
+  let requests = 0;
+  beforeAll(async () => {
+    server = http.createServer((_req, res) => {
+      requests++;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const get = (url: string, allowPrivate: boolean) =>
+    new Promise<number>((resolve, reject) => {
+      const agent = outboundAgents({ allowPrivate })(new URL(url));
+      http.get(url, { agent }, (res) => resolve(res.resume().statusCode!)).on('error', reject);
+    });
+
+  it('refuses a connection to a private address, by literal or by a name resolving to one', async () => {
+    const before = requests;
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await expect(get(`http://${host}:${port}/`, false)).rejects.toMatchObject({ code: 'url_not_allowed' });
+    }
+    expect(requests).toBe(before);
+  });
+
+  it('connects when private targets are allowed', async () => {
+    expect(await get(`http://localhost:${port}/`, true)).toBe(200);
+    expect(await get(`http://127.0.0.1:${port}/`, true)).toBe(200);
   });
 });

@@ -4,7 +4,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { badRequest, forbidden, notFound, unauthorized } from '../../core/errors.js';
 import { setContextProject } from '../../core/context.js';
-import { UUID_PATTERN } from '../../core/ids.js';
+import { canonicalId, UUID_PATTERN } from '../../core/ids.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import type { Permission } from '../../domain/permissions.js';
 import { hasPermission, type Principal } from '../../domain/principal.js';
@@ -23,11 +23,12 @@ async function fromApiKey(deps: DomainDeps, apiKey: string): Promise<Principal> 
 async function fromBearer(deps: DomainDeps, c: Context<AppEnv>, token: string): Promise<Principal> {
   const claims = await verifyAccessToken(deps, token);
   if (claims.sa) {
-    const requested = c.req.header('x-project-id');
+    const header = c.req.header('x-project-id');
+    const requested = header === undefined ? undefined : canonicalId(header);
     if (requested === undefined)
       return { kind: 'superAdmin', adminId: claims.sub, jti: claims.jti, exp: claims.exp };
     const project = UUID_PATTERN.test(requested) ? await deps.projects.byId(requested) : null;
-    if (!project) throw notFound('Project');
+    if (!project || project.deleted) throw notFound('Project');
     return {
       kind: 'superAdmin',
       adminId: claims.sub,

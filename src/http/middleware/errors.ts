@@ -4,8 +4,10 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
+import { isDatabaseUnavailable } from '../../core/db.js';
 import { AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { isRedisUnavailable } from '../../core/redis.js';
 import type { AppEnv } from './request-context.js';
 
 export function errorBody(c: Context<AppEnv>, code: string, message: string, details?: unknown) {
@@ -24,6 +26,8 @@ export function sendError(
   return c.json(errorBody(c, code, message, details), status as ContentfulStatusCode);
 }
 
+const RETRY_AFTER_SECONDS = 5;
+
 export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
   return (err, c) => {
     if (err instanceof AppError) {
@@ -39,6 +43,18 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
       const status = err.status;
       const code = status === 413 ? 'payload_too_large' : status < 500 ? 'bad_request' : 'internal_error';
       return sendError(c, status, code, status < 500 ? err.message || 'Bad request' : 'Internal error');
+    }
+    // An outage is not a bug: say so at once, with when to come back, instead of a 500.
+    const down = isRedisUnavailable(err) ? 'Redis' : isDatabaseUnavailable(err) ? 'MySQL' : undefined;
+    if (down) {
+      log.warn({ err: (err as Error).message }, `${down} unavailable`);
+      c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return sendError(
+        c,
+        503,
+        'service_unavailable',
+        `The hub cannot reach ${down} right now: retry in ${RETRY_AFTER_SECONDS} s (with the same Idempotency-Key, if any)`,
+      );
     }
     log.error({ err }, 'Unhandled error');
     return sendError(c, 500, 'internal_error', 'Internal error');

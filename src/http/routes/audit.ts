@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { exportAuditCsv, listAudit } from '../../domain/audit-log.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import { authenticate, projectOf, requirePermission } from '../middleware/auth.js';
-import { createRouter, errorResponses, jsonContent, security, z } from '../openapi.js';
+import { createRouter, errorResponses, jsonContent, security, z, Uuid } from '../openapi.js';
 
 const Filters = z.object({
   from: z.iso
@@ -11,7 +11,7 @@ const Filters = z.object({
     .optional()
     .openapi({ description: 'Inclusive', example: '2026-01-01T00:00:00Z' }),
   to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Inclusive' }),
-  userId: z.string().uuid().optional().openapi({ description: 'The acting user or super admin' }),
+  userId: Uuid.optional().openapi({ description: 'The acting user or super admin' }),
   action: z
     .string()
     .max(64)

@@ -8,11 +8,11 @@ import { PASSWORD_RULE } from '../../domain/passwords.js';
 import { authenticate } from '../middleware/auth.js';
 import { rateLimit } from '../middleware/rate-limit.js';
 import type { AppEnv } from '../middleware/request-context.js';
-import { createRouter, errorResponses, jsonBody, jsonContent, security, z } from '../openapi.js';
+import { createRouter, errorResponses, jsonBody, jsonContent, security, z, Uuid } from '../openapi.js';
 
 const Email = z.email().max(254);
 const ProjectRef = {
-  projectId: z.string().uuid().optional(),
+  projectId: Uuid.optional(),
   projectSlug: z.string().max(48).optional(),
 };
 
@@ -43,10 +43,12 @@ const Register = z
     },
   });
 
-const Login = z.object({ email: Email, password: z.string().max(200), ...ProjectRef }).openapi('Login', {
-  description: 'Project users name their project; super admins leave it out.',
-  example: { email: 'ana@example.com', password: 'correct-horse-7', projectSlug: 'payments' },
-});
+export const Login = z
+  .object({ email: Email, password: z.string().max(200), ...ProjectRef })
+  .openapi('Login', {
+    description: 'Project users name their project; super admins leave it out.',
+    example: { email: 'ana@example.com', password: 'correct-horse-7', projectSlug: 'payments' },
+  });
 
 const Tokens = z
   .object({
@@ -75,7 +77,7 @@ function sessionPrincipal(c: Context<AppEnv>) {
   return c.get('principal') as Extract<Principal, { kind: 'user' | 'superAdmin' }>;
 }
 
-function clientInfo(c: Context<AppEnv>): auth.ClientInfo {
+export function clientInfo(c: Context<AppEnv>): auth.ClientInfo {
   return { ip: c.get('context').ip ?? 'unknown', userAgent: c.req.header('user-agent') };
 }
 
@@ -92,8 +94,11 @@ export function authRoutes(deps: DomainDeps) {
       security: security.none,
       request: { body: jsonBody(Register) },
       responses: {
-        201: jsonContent(RegisteredUser, 'Registered, pending approval'),
-        ...errorResponses(400, 404, 409, 429),
+        201: jsonContent(
+          RegisteredUser,
+          'Registered, pending approval; the same answer when the email is taken or the project unknown',
+        ),
+        ...errorResponses(400, 429),
       },
     }),
     async (c) => c.json(await auth.register(deps, c.req.valid('json')), 201),
@@ -110,7 +115,7 @@ export function authRoutes(deps: DomainDeps) {
       request: { body: jsonBody(Login) },
       responses: {
         200: jsonContent(Tokens, 'Access and refresh tokens'),
-        ...errorResponses(400, 401, 404, 429),
+        ...errorResponses(400, 401, 429),
       },
     }),
     async (c) => c.json(await auth.login(deps, c.req.valid('json'), clientInfo(c)), 200),

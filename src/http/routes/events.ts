@@ -38,11 +38,46 @@ const IncomingEvent = z
 
 const Accepted = z.object({ id: z.string().openapi({ description: 'The event id (UUIDv7)' }) });
 
+/** The longest `?wait=`: well inside the usual proxy and client timeouts. */
+export const MAX_WAIT_SECONDS = 30;
+
+const WaitQuery = z.object({
+  wait: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_WAIT_SECONDS)
+    .optional()
+    .openapi({
+      description:
+        `Wait up to this many seconds (at most ${MAX_WAIT_SECONDS}) for the event to be processed: ` +
+        'the answer is 200 with its status once rules ran and notifications are stored, ' +
+        'or 202 with the status it still has at the deadline',
+      example: 5,
+    }),
+});
+
 const EventStatus = z.enum(['queued', 'received', 'processed', 'failed']).openapi({
   description:
     'queued: accepted, not yet processed (not listed yet); received: an attempt failed, it will be retried; ' +
     'processed; failed: given up after EVENT_MAX_ATTEMPTS, in the dead-letter stream',
 });
+
+const Waited = Accepted.extend({ status: EventStatus });
+
+const RuleResult = z
+  .object({
+    ruleId: z.string(),
+    suppressed: z.boolean(),
+    digestDueAt: z.string().nullable().optional().openapi({ description: 'Only when suppressed (ISO 8601)' }),
+  })
+  .openapi('EventRuleResult', {
+    example: {
+      ruleId: '0193a0c4-7b1e-7c3d-9f00-000000000001',
+      suppressed: true,
+      digestDueAt: '2026-12-02T01:31:00.000Z',
+    },
+  });
 
 const EventSchema = z
   .object({
@@ -56,6 +91,13 @@ const EventSchema = z
     processedAt: z.date().nullable(),
     status: EventStatus,
     matchedRules: z.array(z.string()),
+    ruleResults: z.array(RuleResult).openapi({
+      description:
+        'One entry per matched rule. `suppressed: true` means its notification was not sent: the rule ' +
+        "reached its suppression limit (the project's `suppression`, by default 10 matches per rule per " +
+        "minute, or the rule's own) and the match is counted in one digest notification, due at " +
+        '`digestDueAt` (null when unknown, e.g. for events processed before Tocsin recorded it).',
+    }),
     attempts: z.number().int(),
     error: z.string().nullable(),
   })
@@ -111,18 +153,27 @@ export function eventRoutes(deps: DomainDeps) {
       summary: "Accept an event into the project's stream (202 once it is queued)",
       security: security.apiKey,
       middleware: [apiKey, rateLimit(deps, 'ingest'), eventLimit] as const,
-      request: { body: jsonBody(IncomingEvent), headers: IdempotencyHeader },
+      request: { body: jsonBody(IncomingEvent), headers: IdempotencyHeader, query: WaitQuery },
       responses: {
-        202: jsonContent(Accepted, 'Queued; a repeated idempotency key gives the first id'),
+        200: jsonContent(Waited, 'With ?wait=: processed (or failed) within the wait'),
+        202: jsonContent(
+          Accepted.extend({ status: EventStatus.optional() }),
+          'Queued (with ?wait=, not processed yet: the status says where it is); a repeated idempotency key gives the first id',
+        ),
         ...ingestErrors,
       },
     }),
     async (c) => {
       const body = c.req.valid('json');
+      const { wait } = c.req.valid('query');
       const idempotencyKey = c.req.valid('header')['idempotency-key'] ?? body.idempotencyKey;
-      const [result] = await events.appendEvents(deps, projectOf(c), [{ ...body, idempotencyKey }]);
+      const projectId = projectOf(c);
+      const [result] = await events.appendEvents(deps, projectId, [{ ...body, idempotencyKey }]);
       if (!result!.appended) c.header('Idempotent-Replayed', 'true');
-      return c.json({ id: result!.id }, 202);
+      if (!wait) return c.json({ id: result!.id }, 202);
+      const status = await events.waitForEvent(deps, projectId, result!.id, wait * 1000);
+      const settled = status === 'processed' || status === 'failed';
+      return settled ? c.json({ id: result!.id, status }, 200) : c.json({ id: result!.id, status }, 202);
     },
   );
 

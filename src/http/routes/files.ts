@@ -26,6 +26,8 @@ export function fileRoutes(deps: Pick<DomainDeps, 'storage'>) {
       'Content-Type': mimeTypeOfExtension(key.split('.').pop()!) ?? 'application/octet-stream',
       'Content-Length': String(file.size),
       'Cache-Control': `private, max-age=${maxAge}`,
+      // The signature is the access control: pages of other origins may play the sound.
+      'Cross-Origin-Resource-Policy': 'cross-origin',
     });
   });
   return router;

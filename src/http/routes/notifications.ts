@@ -15,6 +15,7 @@ import {
   PageQuery,
   security,
   z,
+  Uuid,
 } from '../openapi.js';
 
 const flag = z
@@ -29,7 +30,7 @@ const InboxQuery = z.object({
   acknowledged: flag,
   from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'receivedAt ≥ from' }),
   to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'receivedAt ≤ to' }),
-  ruleId: z.uuid().optional(),
+  ruleId: Uuid.optional(),
 });
 
 const InboxItem = z

@@ -15,7 +15,6 @@ import {
   z,
 } from '../openapi.js';
 
-const Slug = z.string().regex(/^[a-z0-9-]{3,48}$/, 'lowercase letters, digits and "-", 3 to 48 characters');
 const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
 const Settings = z.record(z.string(), z.unknown()).openapi({
   description:
@@ -39,23 +38,14 @@ const ProjectSchema = z
   })
   .openapi('Project');
 
-const CreateProject = z
-  .object({
-    name: z.string().trim().min(1).max(120),
-    slug: Slug,
+const CreateProject = projects.newProjectSchema
+  .extend({
     description: z.string().max(5000).optional(),
     webhookUrl: WebhookUrl.optional(),
     settings: Settings.optional(),
-    admin: z
-      .object({
-        email: z.email().max(254),
-        fullName: z.string().trim().min(1).max(200),
-        password: z.string().max(72).optional(),
-      })
-      .optional()
-      .openapi({
-        description: "The project's first admin. Without a password a one-time setup token is returned.",
-      }),
+    admin: projects.newProjectSchema.shape.admin.openapi({
+      description: "The project's first admin. Without a password a one-time setup token is returned.",
+    }),
   })
   .openapi('CreateProject', {
     example: {

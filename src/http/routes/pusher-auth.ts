@@ -5,6 +5,7 @@ import type { Context } from 'hono';
 import { authenticateUser, authorizeChannel } from '../../domain/channel-auth.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import { authenticate, userOf } from '../middleware/auth.js';
+import { isJsonType } from '../middleware/bodies.js';
 import type { AppEnv } from '../middleware/request-context.js';
 import { createRouter, errorResponses, jsonContent, security, z } from '../openapi.js';
 
@@ -22,7 +23,7 @@ const UserAuthBody = z.object({ socket_id: SocketId, target: Target }).openapi('
  * by the route's validators: those would insist on both encodings at once.
  */
 async function body<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
-  const raw = c.req.header('content-type')?.includes('json') ? await c.req.json() : await c.req.parseBody();
+  const raw = isJsonType(c.req.header('content-type')) ? await c.req.json() : await c.req.parseBody();
   return schema.parse(raw);
 }
 

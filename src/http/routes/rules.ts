@@ -1,6 +1,7 @@
 // /api/v1/rules — project users with rules:read / rules:write (or a super admin with
 // X-Project-Id) manage the rules that turn events into notifications.
 import { createRoute } from '@hono/zod-openapi';
+import { canonicalId, UUID_PATTERN } from '../../core/ids.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import * as rules from '../../domain/rules.js';
 import { authenticate, projectOf, requirePermission } from '../middleware/auth.js';
@@ -14,6 +15,7 @@ import {
   PageQuery,
   security,
   z,
+  Uuid,
 } from '../openapi.js';
 
 const Suppression = z
@@ -25,6 +27,19 @@ const Suppression = z
     description: "Overrides the project's suppression settings for this rule",
     example: { maxMatches: 5, windowSeconds: 60 },
   });
+
+const RuleAlert = z
+  .object({
+    dedupKey: z.string().max(500).openapi({
+      description: 'Template over the event; events with the same key update one open alert',
+      example: '{{event.payload.account}}',
+    }),
+    resolveWhen: z.string().min(1).max(10_000).nullable().optional().openapi({
+      description: 'A condition over later events that resolves the open alert of their dedup key',
+      example: 'event.type == "transfer.succeeded"',
+    }),
+  })
+  .openapi('RuleAlert', { description: 'Open an alert (docs/alerting.md) instead of one-off notifications' });
 
 const RuleSchema = z
   .object({
@@ -40,11 +55,21 @@ const RuleSchema = z
     priority: z.number().int(),
     active: z.boolean(),
     suppression: Suppression.nullable(),
+    targetSchedules: z.array(z.string()),
+    alert: RuleAlert.nullable(),
+    escalationPolicyId: z.string().nullable(),
     createdBy: z.string().nullable(),
     createdAt: z.date(),
     updatedAt: z.date(),
   })
   .openapi('Rule');
+
+const Title = z.string().min(1).max(200).openapi({
+  description:
+    'Template: `{{event.payload.x}}` placeholders are filled from the event; a placeholder left open is a 400 `invalid_template`',
+  example: 'Transfer of {{event.payload.amount}} failed',
+});
+const Body = z.string().min(1).max(2000);
 
 const ruleFields = {
   name: z.string().trim().min(1).max(120),
@@ -55,17 +80,36 @@ const ruleFields = {
     example: 'event.type == "transfer.failed" && event.payload.amount > 10000',
   }),
   targetRoles: z
-    .array(z.uuid())
-    .min(1)
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(64)
+        .transform((ref) => (UUID_PATTERN.test(ref.toLowerCase()) ? canonicalId(ref) : ref)),
+    )
     .max(50)
-    .openapi({ description: 'Role ids whose active users are alerted' }),
-  title: z.string().min(1).max(200).openapi({
-    description: 'Template: `{{event.payload.x}}` placeholders are filled from the event',
-    example: 'Transfer of {{event.payload.amount}} failed',
-  }),
-  body: z.string().min(1).max(2000),
+    .openapi({
+      description:
+        'Roles whose active users are alerted (a new rule names roles, schedules or a policy), each by id or by name (e.g. `member`, as channel auth names them). ' +
+        'Names are resolved when the rule is saved (an unknown one is a 400 `unknown_role` naming it); ' +
+        'the rule stores, and reads return, role ids.',
+      example: ['member'],
+    }),
+  targetSchedules: z
+    .array(z.uuid())
+    .max(20)
+    .optional()
+    .openapi({ description: 'Schedule ids whose on-call users are alerted' }),
+  alert: RuleAlert.nullable().optional(),
+  escalationPolicyId: z
+    .uuid()
+    .nullable()
+    .optional()
+    .openapi({ description: 'Page through this policy (the rule then opens alerts)' }),
+  title: Title,
+  body: Body,
   action: z.record(z.string(), z.unknown()).nullable().optional(),
-  soundId: z.uuid().nullable().optional(),
+  soundId: Uuid.nullable().optional(),
   priority: z.number().int().min(-1000).max(1000).optional(),
   active: z.boolean().optional(),
   suppression: Suppression.nullable().optional(),
@@ -92,14 +136,16 @@ const flag = z
 const RuleQuery = PageQuery.extend({
   active: flag,
   priority: z.coerce.number().int().optional(),
-  role: z.uuid().optional().openapi({ description: 'Only rules targeting this role id' }),
+  role: Uuid.optional().openapi({ description: 'Only rules targeting this role id' }),
   search: z.string().max(120).optional().openapi({ description: 'In name, description and condition' }),
 });
 
 const TestRule = z
   .object({
     condition: z.string().min(1).max(10_000).optional(),
-    ruleId: z.uuid().optional(),
+    ruleId: Uuid.optional(),
+    title: Title.optional().openapi({ description: "Rendered instead of the saved rule's title (a draft)" }),
+    body: Body.optional().openapi({ description: "Rendered instead of the saved rule's body (a draft)" }),
     event: z.record(z.string(), z.unknown()).openapi({
       example: { type: 'transfer.failed', payload: { amount: 12000 } },
     }),
@@ -115,7 +161,18 @@ const TestResult = z
     condition: z.string(),
     matched: z.boolean(),
     steps: z.array(z.object({ expression: z.string(), value: z.unknown() })),
-    notification: z.object({ title: z.string(), body: z.string() }).optional(),
+    notification: z.object({ title: z.string(), body: z.string() }).optional().openapi({
+      description: 'When it matched and there are templates (a saved rule, or title and body sent)',
+    }),
+    suppressed: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'For a saved rule that matched: true when the rule is at its suppression limit now (by default 10 ' +
+          'matches per rule per minute), so a real match would not be notified but counted in a digest',
+      }),
+    digestDueAt: z.date().optional().openapi({ description: 'When suppressed: when that digest is due' }),
   })
   .openapi('RuleTestResult');
 

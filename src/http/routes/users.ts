@@ -14,6 +14,7 @@ import {
   PageQuery,
   security,
   z,
+  Uuid,
 } from '../openapi.js';
 
 const Status = z.enum(['pending', 'active', 'suspended']);
@@ -62,7 +63,7 @@ const ListQuery = PageQuery.extend({
 
 const Approve = z
   .object({
-    roleIds: z.array(z.string().uuid()).max(50).optional(),
+    roleIds: z.array(Uuid).max(50).optional(),
     roles: z.array(z.string().min(1).max(64)).max(50).optional().openapi({ description: 'Role names' }),
   })
   .refine((v) => (v.roleIds?.length ?? 0) + (v.roles?.length ?? 0) > 0, {
@@ -79,7 +80,19 @@ const UpdateMe = z
   .object({ fullName: z.string().trim().min(1).max(200).optional(), phone: Phone.nullable().optional() })
   .openapi('UpdateMe', { example: { fullName: 'Ana Lima', phone: '+55 11 99999-0000' } });
 
-const DeviceInput = z.object({ platform: Platform, token: z.string().trim().min(1).max(255) });
+const DeviceInput = z.object({
+  platform: Platform,
+  token: z
+    .string()
+    .trim()
+    .min(1)
+    .max(255)
+    .openapi({
+      description:
+        'ios: the APNs device token, 64 to 200 hex characters; android and web: the FCM registration token, ' +
+        '20 to 255 printable characters without spaces. Another format is a 400 `invalid_device_token` naming the field.',
+    }),
+});
 const PushTokens = z
   .union([z.object({ devices: z.array(DeviceInput).max(20) }).strict(), DeviceInput.strict()])
   .openapi('PushTokens', {
@@ -91,10 +104,7 @@ const PushTokens = z
   });
 
 const DeviceParam = z.object({
-  id: z
-    .string()
-    .uuid()
-    .openapi({ param: { name: 'id', in: 'path' } }),
+  id: Uuid.openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 const tags = ['Users'];
@@ -231,6 +241,23 @@ export function userRoutes(deps: DomainDeps) {
         ),
         200,
       ),
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/reject',
+      tags,
+      summary: 'Reject a pending registration (it is removed; the person may register again)',
+      security: security.bearerOrSuperAdmin,
+      middleware: [requirePermission('users:approve')] as const,
+      request: { params: IdParam },
+      responses: { 204: { description: 'Rejected' }, ...errors, ...errorResponses(409) },
+    }),
+    async (c) => {
+      await users.rejectUser(deps, c.get('principal'), projectOf(c), c.req.valid('param').id);
+      return c.body(null, 204);
+    },
   );
 
   router.openapi(

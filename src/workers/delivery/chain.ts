@@ -1,4 +1,4 @@
-// The fallback chain for one notification's recipients (ARCHITECTURE.md §3): Tocsin's gateway
+// The fallback chain for one notification's recipients (docs/architecture.md §3): Tocsin's gateway
 // for those online → hosted Pusher when the project has it → FCM/APNs to their devices. Those
 // reached live get a delayed ack check: no acknowledgement within ackTimeoutMs → push.
 import type { Queue } from 'bullmq';

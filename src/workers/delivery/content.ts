@@ -1,5 +1,6 @@
 // What a delivery sends: the notification as its recipient sees it (the inbox item), and the
 // push fields derived from it.
+import { deliverableWhere } from '../../domain/alerting/alerts.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import { inboxItem, withNotification, type InboxItem } from '../../domain/notifications.js';
 import { unreadCounts } from '../../domain/unread.js';
@@ -16,7 +17,7 @@ export async function loadDeliveries(
   userIds: string[],
 ) {
   const rows = await deps.db.forProject(projectId).notificationReceipt.findMany({
-    where: { notificationId, userId: { in: userIds }, hiddenAt: null },
+    where: { notificationId, userId: { in: userIds }, hiddenAt: null, ...deliverableWhere },
     include: {
       ...withNotification,
       notification: {

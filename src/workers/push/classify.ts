@@ -81,17 +81,25 @@ export function classifyApnsFailure(failure: {
   return { outcome: byStatus(status), error: `${status} ${reason ?? ''}`.trim() };
 }
 
-/** A `pusher` SDK RequestError; its url carries the request signature, so it is left out. */
-export function classifyPusherError(err: {
-  status?: number;
-  body?: string;
-  error?: { message?: string };
-}): Failure {
-  if (err.status === undefined)
-    return { outcome: 'retry', error: err.error?.message ?? 'Pusher unreachable' };
+/**
+ * A `pusher` SDK RequestError. Its url carries the request signature and its body comes from a
+ * host the tenant chose (it may not be Pusher at all): both are left out, only the status and
+ * the network error's code are kept.
+ */
+export function classifyPusherError(err: { status?: number; error?: Error }): Failure {
+  const code = (err.error as NodeJS.ErrnoException | undefined)?.code;
+  if (err.status === undefined) {
+    // Our own refusal of a private address: a configuration error, not a passing outage.
+    if (code === 'url_not_allowed')
+      return {
+        outcome: 'provider_unhealthy',
+        error: 'Pusher host is a private, loopback or reserved address',
+      };
+    return { outcome: 'retry', error: code ? `Pusher unreachable: ${code}` : 'Pusher unreachable' };
+  }
   // 404: no such app on that host — a configuration error like a bad key.
   const outcome = err.status === 404 ? 'provider_unhealthy' : byStatus(err.status);
-  return { outcome, error: `${err.status} ${(err.body ?? '').slice(0, 200)}`.trim() };
+  return { outcome, error: `Pusher answered ${err.status}` };
 }
 
 /** HTTP status fallback when a provider gives no reason we know. */

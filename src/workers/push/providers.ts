@@ -101,7 +101,7 @@ export function createDeliveryProviders(
 ): DeliveryProviders {
   const fcm = clients.fcm ?? createFcmSender();
   const apns = clients.apns ?? createApnsSender();
-  const pusher = clients.pusher ?? createPusherSender();
+  const pusher = clients.pusher ?? createPusherSender({ allowPrivate: deps.config.webhooks.allowPrivate });
   const health = clients.health ?? createProviderHealth(deps);
 
   async function record(projectId: string, provider: Provider, fingerprint: string, results: Result[]) {

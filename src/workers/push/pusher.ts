@@ -1,6 +1,7 @@
 // Hosted Pusher (or any server speaking its HTTP API) through the `pusher` SDK: one client per
 // project, rebuilt when its credentials change; events go out in batch triggers.
 import Pusher from 'pusher';
+import { outboundAgents } from '../../core/ssrf.js';
 import { credentialsFingerprint, type PusherCredentials } from '../../domain/provider-credentials.js';
 import { chunk } from './chunk.js';
 import { classifyPusherError, type Outcome } from './classify.js';
@@ -33,16 +34,30 @@ export interface PusherSender {
 /** Pusher's limit of events per batch trigger. */
 const MAX_BATCH = 10;
 
-function clientOptions(c: PusherCredentials, timeoutMs: number): Pusher.Options {
-  const base = { appId: c.appId, key: c.key, secret: c.secret, useTLS: c.useTLS, timeout: timeoutMs };
+function clientOptions(c: PusherCredentials, timeoutMs: number, agent: unknown): Pusher.Options {
+  // node-fetch under the SDK takes a function of the URL as agent (the typings say Agent).
+  const base = {
+    appId: c.appId,
+    key: c.key,
+    secret: c.secret,
+    useTLS: c.useTLS,
+    timeout: timeoutMs,
+    agent: agent as Pusher.Options['agent'],
+  };
   if (c.host !== undefined)
     return { ...base, host: c.host, port: c.port === undefined ? undefined : String(c.port) };
   return { ...base, cluster: c.cluster! };
 }
 
-export function createPusherSender(options: { timeoutMs?: number } = {}): PusherSender {
+/**
+ * `allowPrivate` is WEBHOOK_ALLOW_PRIVATE: the host is the tenant's choice, so unless private
+ * targets are allowed every connection (redirects followed by the SDK included) must reach a
+ * public address — checked at connect time, as DNS can change after the host was saved.
+ */
+export function createPusherSender(options: { allowPrivate: boolean; timeoutMs?: number }): PusherSender {
   // Clients hold no connection of their own: nothing to close.
   const clients = createClientCache<Pusher>(() => undefined);
+  const agent = outboundAgents({ allowPrivate: options.allowPrivate });
 
   async function triggerBatch(client: Pusher, events: PusherEvent[]): Promise<EventResult[]> {
     try {
@@ -59,7 +74,7 @@ export function createPusherSender(options: { timeoutMs?: number } = {}): Pusher
     async trigger(projectId, credentials, events) {
       if (events.length === 0) return [];
       const client = clients.get(projectId, credentialsFingerprint(credentials), () => {
-        return new Pusher(clientOptions(credentials, options.timeoutMs ?? 5_000));
+        return new Pusher(clientOptions(credentials, options.timeoutMs ?? 5_000, agent));
       });
       const batches = chunk(events, MAX_BATCH);
       return (await Promise.all(batches.map((batch) => triggerBatch(client, batch)))).flat();

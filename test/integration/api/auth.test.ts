@@ -19,10 +19,10 @@ const login = (email: string, password: string, projectSlug?: string) =>
   api(hub, 'POST', '/api/v1/auth/login', { email, password, ...(projectSlug ? { projectSlug } : {}) });
 
 /** Registers a user and activates them directly (the approval route has its own tests). */
-async function activeUser(email: string) {
+async function activeUser(email: string, password = PASSWORD) {
   const reg = await api(hub, 'POST', '/api/v1/auth/register', {
     email,
-    password: PASSWORD,
+    password,
     fullName: 'Test User',
     projectSlug: project.slug,
   });
@@ -45,19 +45,30 @@ describe('register', () => {
     expect(res.body).toMatchObject({ email: 'pending@example.test', status: 'pending' });
     expect(JSON.stringify(res.body)).not.toMatch(/password/i);
     expectError(await login('pending@example.test', PASSWORD, project.slug), 401, 'invalid_credentials');
-    expectError(
-      await api(hub, 'POST', '/api/v1/auth/register', {
-        email: 'pending@example.test',
-        password: PASSWORD,
-        fullName: 'x',
-        projectId: project.id,
-      }),
-      409,
-      'user_exists',
-    );
   });
 
-  it('refuses weak passwords, missing projects and unknown projects', async () => {
+  it('answers a taken email and an unknown project as it answers a new registration', async () => {
+    const fresh = { password: PASSWORD, fullName: 'Uma', projectSlug: project.slug };
+    const first = await api(hub, 'POST', '/api/v1/auth/register', { ...fresh, email: 'uma@example.test' });
+    const again = await api(hub, 'POST', '/api/v1/auth/register', { ...fresh, email: 'uma@example.test' });
+    const nowhere = await api(hub, 'POST', '/api/v1/auth/register', {
+      ...fresh,
+      email: 'uma@example.test',
+      projectSlug: 'no-such-project',
+    });
+    const shape = (res: typeof first) => ({ status: res.status, keys: Object.keys(res.body).sort() });
+    expect(shape(again)).toEqual(shape(first));
+    expect(shape(nowhere)).toEqual(shape(first));
+    expect(again.body).toMatchObject({ email: 'uma@example.test', status: 'pending' });
+    expect(again.body.id).not.toBe(first.body.id);
+    // Nothing was created by the repeats: the one user is the first.
+    const users = await hub.running.db
+      .forProject(project.id)
+      .user.findMany({ where: { email: 'uma@example.test' }, select: { id: true } });
+    expect(users).toEqual([{ id: first.body.id }]);
+  });
+
+  it('refuses weak passwords and a missing project', async () => {
     const base = { email: 'weak@example.test', fullName: 'W', projectSlug: project.slug };
     // too short, letters only, digits only, contains the email name
     for (const password of ['Short-1!', 'onlyletterslong', '1234567890123', 'my-weak-name-1']) {
@@ -75,15 +86,6 @@ describe('register', () => {
       }),
       400,
       'validation_failed',
-    );
-    expectError(
-      await api(hub, 'POST', '/api/v1/auth/register', {
-        email: 'x@example.test',
-        password: PASSWORD,
-        fullName: 'x',
-        projectSlug: 'no-such-project',
-      }),
-      404,
     );
   });
 });
@@ -108,6 +110,28 @@ describe('login, refresh, logout', () => {
       'invalid_credentials',
     );
     expectError(await login('nobody@example.test', PASSWORD, project.slug), 401, 'invalid_credentials');
+    // An unknown project answers exactly as a wrong password does.
+    const unknown = await login('carol@example.test', PASSWORD, 'no-such-project');
+    expectError(unknown, 401, 'invalid_credentials');
+    const wrong = await login('carol@example.test', 'Wrong-password-1', project.slug);
+    expect(unknown.body.error.message).toBe(wrong.body.error.message);
+  });
+
+  it('counts every byte of a password: bcrypt alone would stop at 72', async () => {
+    // 36 'ä' are 72 bytes: before the pre-hash, any suffix logged in.
+    const password = `${'ä'.repeat(36)}a-1`;
+    await activeUser('umlaut@example.test', password);
+    expect((await login('umlaut@example.test', password, project.slug)).status).toBe(200);
+    expectError(
+      await login('umlaut@example.test', `${'ä'.repeat(36)}b-2`, project.slug),
+      401,
+      'invalid_credentials',
+    );
+    expectError(
+      await login('umlaut@example.test', `${'ä'.repeat(36)}`, project.slug),
+      401,
+      'invalid_credentials',
+    );
   });
 
   it('logs in super admins without a project, not with one', async () => {
@@ -119,6 +143,23 @@ describe('login, refresh, logout', () => {
     const claims = JSON.parse(Buffer.from(res.body.accessToken.split('.')[1], 'base64url').toString());
     expect(claims).toMatchObject({ sa: true });
     expectError(await login('admin@tocsin.local', 'test-admin-password-123', project.slug), 401);
+  });
+
+  it('tells a project user who left out projectSlug what to add, in the answer every failed admin login gets', async () => {
+    await activeUser('no-slug@example.test');
+    const noProject = (email: string, password: string) =>
+      api(hub, 'POST', '/api/v1/auth/login', { email, password });
+    const answers = await Promise.all([
+      noProject('no-slug@example.test', PASSWORD), // a project user, right password
+      noProject('admin@tocsin.local', 'Wrong-password-1'), // the super admin, wrong password
+      noProject('nobody@example.test', PASSWORD), // no account anywhere
+    ]);
+    for (const res of answers) {
+      expectError(res, 401, 'invalid_credentials');
+      expect(res.body.error.message).toBe(
+        'No super-admin account has this email and password; project users sign in with projectSlug (or projectId)',
+      );
+    }
   });
 
   it('rotates refresh tokens; reusing a rotated one revokes the whole family', async () => {

@@ -154,6 +154,7 @@ describe('POST /api/v1/projects', () => {
           { token },
         );
         expectError(res, 400, 'url_not_allowed');
+        expect(res.body.error.message).toContain('set WEBHOOK_ALLOW_PRIVATE=true');
       }
       const put = await api(
         guarded,
@@ -268,6 +269,39 @@ describe('reading and changing projects', () => {
       { token: sa },
     );
     expect(deleted.body.total).toBe(1);
+    // Not even a super admin acts inside it through X-Project-Id.
+    for (const [method, path] of [
+      ['GET', '/api/v1/users'],
+      ['POST', '/api/v1/rules/test'],
+    ] as const) {
+      const inside = await api(hub, method, path, method === 'POST' ? {} : undefined, {
+        token: sa,
+        projectId: doomed.id,
+      });
+      expectError(inside, 404, 'not_found');
+    }
+  });
+
+  it("refuses a disabled or deleted project's API key over HTTP", async () => {
+    const sendEvent = (apiKey: string) =>
+      api(hub, 'POST', '/api/v1/events', { type: 'probe', payload: {} }, { apiKey });
+    const disabled = await createTestProject(hub, sa);
+    const deleted = await createTestProject(hub, sa);
+    expect((await sendEvent(disabled.apiKey)).status).toBe(202);
+    expect((await sendEvent(deleted.apiKey)).status).toBe(202);
+    const patch = await api(
+      hub,
+      'PUT',
+      `/api/v1/projects/${disabled.id}`,
+      { status: 'disabled' },
+      { token: sa },
+    );
+    expect(patch.status).toBe(200);
+    expect(
+      (await api(hub, 'DELETE', `/api/v1/projects/${deleted.id}`, undefined, { token: sa })).status,
+    ).toBe(204);
+    expectError(await sendEvent(disabled.apiKey), 401, 'project_disabled');
+    expectError(await sendEvent(deleted.apiKey), 401, 'project_disabled');
   });
 
   it('audits a super admin acting inside a project', async () => {
@@ -285,5 +319,38 @@ describe('reading and changing projects', () => {
       actorType: 'super_admin',
       metadata: { method: 'POST', path: '/api/v1/auth/logout' },
     });
+  });
+});
+
+describe('ids in upper case', () => {
+  it('are folded to lower case at the boundary: X-Project-Id, path ids and body ids', async () => {
+    const target = await createTestProject(hub, sa);
+    const upper = target.id.toUpperCase();
+    const users = await api(hub, 'GET', '/api/v1/users', undefined, { token: sa, projectId: upper });
+    expect(users.status).toBe(200);
+    const roles = await api(hub, 'GET', '/api/v1/roles', undefined, { token: target.adminToken });
+    const member = (roles.body.items as Array<{ id: string; name: string }>).find(
+      (r) => r.name === 'member',
+    )!;
+    const rule = await api(
+      hub,
+      'POST',
+      '/api/v1/rules',
+      { name: 'R', condition: 'true', targetRoles: [member.id.toUpperCase()], title: 'T', body: 'B' },
+      { token: target.adminToken },
+    );
+    expect(rule.status).toBe(201);
+    expect(rule.body.targetRoles).toEqual([member.id]);
+    const shown = await api(hub, 'GET', `/api/v1/rules/${rule.body.id.toUpperCase()}`, undefined, {
+      token: target.adminToken,
+    });
+    expect(shown.body.id).toBe(rule.body.id);
+    const deleted = await api(hub, 'DELETE', `/api/v1/projects/${upper}`, undefined, { token: sa });
+    expect(deleted.status).toBe(204);
+    await hub.running.services.audit.flush();
+    const audited = await hub.running.db.system.auditLog.findFirst({
+      where: { action: 'project.delete', resourceId: { in: [target.id, upper] } },
+    });
+    expect(audited?.resourceId).toBe(target.id);
   });
 });

@@ -33,6 +33,37 @@ describe('/api/v1/providers', () => {
     expect((await api(hub, 'DELETE', '/api/v1/providers/pusher', undefined, { token })).body).toEqual({});
   });
 
+  it('refuses a hosted-Pusher host at a private address, and ids that would reshape the URL', async () => {
+    const guarded = await startHub({ WEBHOOK_ALLOW_PRIVATE: 'false' }, ['api']);
+    try {
+      const sa = await superAdminToken(guarded);
+      const { adminToken: token } = await createTestProject(guarded, sa);
+      const put = (body: object) => api(guarded, 'PUT', '/api/v1/providers/pusher', body, { token });
+      for (const host of [
+        '127.0.0.1',
+        '169.254.169.254',
+        'localhost',
+        '[::ffff:7f00:1]',
+        '[64:ff9b::a9fe:a9fe]',
+      ]) {
+        expectError(await put({ ...pusher, host, port: 6379, useTLS: false }), 400, 'url_not_allowed');
+      }
+      for (const bad of [
+        { appId: '../../internal/admin?x=' },
+        { key: 'k&auth_key=x' },
+        { cluster: 'eu.evil.example/' },
+        { host: 'api.example.com/path' },
+        { host: 'http://api.example.com' },
+      ]) {
+        expectError(await put({ ...pusher, ...bad }), 400, 'validation_failed');
+      }
+      // Nothing was stored.
+      expect((await api(guarded, 'GET', '/api/v1/providers', undefined, { token })).body).toEqual({});
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('names a bad field without echoing values, and needs projects:admin', async () => {
     const bad = await api(
       hub,

@@ -81,7 +81,7 @@ function lazyProviders() {
     (real ??= createDeliveryProviders(hub.running.services, {
       fcm: createFcmSender({ httpAgent: fcm.agent, credential: fcm.credential }),
       apns: createApnsSender({ endpoint: { address: apns.address, port: apns.port, ca: apns.ca } }),
-      pusher: createPusherSender(),
+      pusher: createPusherSender({ allowPrivate: true }),
     }));
   return {
     sendToDevices: (...args: Parameters<ReturnType<typeof createDeliveryProviders>['sendToDevices']>) =>

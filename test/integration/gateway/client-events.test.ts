@@ -136,6 +136,8 @@ describe('slow consumers', () => {
       }
       await eventually(async () => gateway.connectionCount() === 0, 'the gateway drops the slow socket');
       tcp.resume();
+      // The socket is closed. SECURITY.md's 4100 does not reach a client whose buffer is past
+      // uWS's maxBackpressure (the close frame is dropped with the rest): still open in issue 18.
       await within(slow.closed, 'the client sees the close');
       // Far fewer bytes than published reached it: the rest was never buffered.
       expect(slow.frames.length).toBeLessThan(1000);

@@ -56,6 +56,8 @@ const item = (id: string): InboxItem => ({
   id,
   kind: 'alert',
   ruleId: null,
+  alertId: null,
+  alertStep: null,
   eventId: null,
   title: 'Replayed',
   body: '',

@@ -188,6 +188,23 @@ describe('channels', () => {
     socket.ws.close();
   });
 
+  it("refuses a signed-in user another user's #server-to-user channel", async () => {
+    const socket = rawSocket(hub.gatewayPort, appPath(project.key));
+    const signin = pusherServer('http://127.0.0.1:1', project).authenticateUser(await socket.socketId(), {
+      id: 'dave',
+    });
+    socket.send({ event: 'pusher:signin', data: signin });
+    await socket.next((f) => f.event === 'pusher:signin_success', 'sign-in');
+    socket.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-carol' } });
+    const refusal = await socket.next((f) => f.event === 'pusher:error', 'refusal');
+    expect(refusal).toMatchObject({ channel: '#server-to-user-carol', data: { code: 4009 } });
+    socket.send({ event: 'pusher:subscribe', data: { channel: '#server-to-user-dave' } });
+    const own = await socket.next((f) => f.event === 'pusher_internal:subscription_succeeded', 'own channel');
+    expect(own.channel).toBe('#server-to-user-dave');
+    expect(socket.frames.filter((f) => f.event === 'pusher_internal:subscription_succeeded')).toHaveLength(1);
+    socket.ws.close();
+  });
+
   it('limits channels per connection', async () => {
     const limited = await createGatewayProject(hub.running.services, {
       settings: { gateway: { maxChannelsPerConnection: 2 } },
@@ -249,12 +266,27 @@ describe('bad input', () => {
     socket.send({ event: 'pusher:ping', data: {} });
     await socket.next((f) => f.event === 'pusher:pong', 'still serving');
 
-    // Beyond the hard limit uWS cuts the socket; the process serves on.
+    // Beyond the hard limit the socket is closed with a Pusher code (the next test has the
+    // details); the process serves on.
     socket.send({ event: 'x', data: 'x'.repeat(100_000) });
-    expect((await within(socket.closed, 'close')).code).not.toBe(1000);
+    expect((await within(socket.closed, 'close')).code).toBe(4300);
     const after = rawSocket(hub.gatewayPort, appPath(project.key));
     await after.socketId();
     after.ws.close();
+  });
+
+  it('closes a frame over the hard limit with a Pusher code (4300), not a bare transport cut', async () => {
+    for (const size of [64 * 1024 + 1, 512 * 1024]) {
+      const socket = rawSocket(hub.gatewayPort, appPath(project.key));
+      await socket.socketId();
+      socket.send({ event: 'pusher:ping', data: 'x'.repeat(size) });
+      const closed = await within(socket.closed, `close after a ${size}-byte frame`);
+      expect(closed.code).toBe(4300);
+      expect(socket.frames.at(-1)).toEqual({
+        event: 'pusher:error',
+        data: { code: 4300, message: 'Frame exceeds 65536 bytes' },
+      });
+    }
   });
 });
 

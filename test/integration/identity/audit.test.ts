@@ -7,6 +7,9 @@ import { uuidv7 } from '../../../src/core/ids.js';
 import { api, createTestProject, expectError, superAdminToken, type TestProject } from '../../support/api.js';
 import { testConfig } from '../../support/env.js';
 import { startHub, type TestHub } from '../../support/hub.js';
+import { SANITIZED_MARKER, createAuditWriter } from '../../../src/domain/audit.js';
+import { createMetrics } from '../../../src/core/metrics.js';
+import { insertNotifications } from '../inbox/notifications.js';
 import { activeUser, auditRows, expectNoSecrets, registerUser, type TestUser } from './helpers.js';
 
 let hub: TestHub;
@@ -270,4 +273,79 @@ describe('graceful shutdown', () => {
       await db.close();
     }
   });
+});
+
+describe('a row MySQL refuses', () => {
+  /** `{"a":{"a":…}}` nested `depth` deep, as JSON text. */
+  const nested = (depth: number) => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+
+  it('does not hold back other rows: the webview repro, then another project', async () => {
+    const [id] = await insertNotifications(hub, project.id, [member.id]);
+    const refused: string[] = [];
+    for (const data of ['{"x":"\\ud800"}', nested(31)]) {
+      const res = await fetch(`${hub.apiUrl}/api/v1/notifications/${id}/webview-action`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${member.token}` },
+        body: `{"action":"confirm","data":${data}}`,
+      });
+      expect(res.status).toBe(400);
+      refused.push(res.headers.get('x-request-id')!);
+    }
+    const res = await api(hub, 'PUT', '/api/v1/users/me', { fullName: 'After' }, { token: other.adminToken });
+    expect(res.status).toBe(200);
+    const rows = await auditRows(hub, other.id, { requestId: res.headers.get('x-request-id') });
+    expect(rows.map((r) => r.action).sort()).toEqual(['api.request', 'user.update_profile']);
+    const audited = await hub.running.db.system.auditLog.findMany({ where: { requestId: { in: refused } } });
+    expect(audited.map((r) => (r.metadata as { status: number }).status)).toEqual([400, 400]);
+  });
+
+  it('is stored with storable metadata and a marker; the rest of its batch is stored as sent', async () => {
+    const writer = createAuditWriter(
+      { db: hub.running.db, log: hub.running.services.log, metrics: createMetrics() },
+      { flushIntervalMs: 60_000 },
+    );
+    const marker = `isolate-${randomUUID()}`;
+    const deep: Record<string, unknown> = {};
+    let cursor = deep;
+    for (let i = 0; i < 40; i++) cursor = cursor.a = {} as Record<string, unknown>;
+    const bad = [{ x: '\ud800' }, deep];
+    for (let i = 0; i < 30; i++) {
+      writer.record({
+        projectId: i % 2 ? project.id : other.id,
+        principal: { kind: 'anonymous' },
+        action: 'test.isolate',
+        resourceId: `${marker}-${i}`,
+        metadata: i === 7 || i === 20 ? { data: bad[i === 7 ? 0 : 1] } : { i },
+      });
+    }
+    await writer.close();
+    const rows = await hub.running.db.system.auditLog.findMany({
+      where: { resourceId: { startsWith: marker } },
+    });
+    expect(rows).toHaveLength(30);
+    const byIndex = new Map(rows.map((r) => [Number(r.resourceId!.split('-').at(-1)), r.metadata]));
+    for (let i = 0; i < 30; i++) if (i !== 7 && i !== 20) expect(byIndex.get(i)).toEqual({ i });
+    expect(byIndex.get(7)).toEqual({ data: { x: '\ufffd' }, [SANITIZED_MARKER]: true });
+    expect(byIndex.get(20)).toMatchObject({
+      [SANITIZED_MARKER]: true,
+      data: { a: { a: expect.anything() } },
+    });
+    expect(JSON.stringify(byIndex.get(20))).toContain('[nested too deep]');
+  });
+
+  it('bounds the buffer while MySQL refuses everything, counting what it drops', async () => {
+    const metrics = createMetrics();
+    const failing = { system: { auditLog: { createMany: () => Promise.reject(new Error('MySQL away')) } } };
+    const writer = createAuditWriter(
+      { db: failing as never, log: hub.running.services.log, metrics },
+      { flushIntervalMs: 60_000, maxBuffered: 50 },
+    );
+    for (let i = 0; i < 80; i++)
+      writer.record({ projectId: null, principal: { kind: 'anonymous' }, action: 'test.bound' });
+    await writer.flush();
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^tocsin_audit_buffered_rows 50$/m);
+    expect(text).toMatch(/^tocsin_audit_dropped_rows_total 30$/m);
+    await expect(writer.close()).rejects.toThrow('50 audit rows could not be stored');
+  }, 20_000);
 });

@@ -30,6 +30,8 @@ interface RouteEntry {
   body?: Partial<Record<string, (a: SeedOfA) => unknown>>;
   /** The call ends B's session (logout): log B in again afterwards. */
   endsSession?: true;
+  /** Not called here, and why (an endless stream: its own test covers its isolation). */
+  elsewhere?: string;
 }
 
 /**
@@ -39,6 +41,8 @@ interface RouteEntry {
  */
 const ROUTES: Record<string, RouteEntry> = {
   '/api/v1/auth/logout': { endsSession: true, body: { post: () => ({}) } },
+  '/api/v1/auth/console/logout': { endsSession: true },
+  '/api/v1/live': { elsewhere: 'an endless event stream: test/integration/console.test.ts' },
   '/api/v1/auth/change-password': {
     endsSession: true,
     body: { post: () => ({ currentPassword: ADMIN_PASSWORD, newPassword: 'Another-password-77' }) },
@@ -64,12 +68,26 @@ const ROUTES: Record<string, RouteEntry> = {
     params: { id: 'PendingUser' },
     body: { post: (a) => ({ roleIds: [a.ids.Role] }) },
   },
+  '/api/v1/users/{id}/reject': { params: { id: 'PendingUser' } },
   '/api/v1/users/{id}/status': { params: { id: 'User' }, body: { put: () => ({ status: 'suspended' }) } },
   '/api/v1/roles': { body: { post: (a) => ({ name: a.roleName, permissions: ['audit:read'] }) } },
   '/api/v1/roles/permissions': {},
   '/api/v1/roles/{id}': {
     params: { id: 'Role' },
     body: { put: () => ({ name: 'taken-over', permissions: [] }) },
+  },
+  '/api/v1/alerts': {},
+  '/api/v1/alerts/{id}': { params: { id: 'Alert' } },
+  '/api/v1/alerts/{id}/acknowledge': { params: { id: 'Alert' } },
+  '/api/v1/alerts/{id}/resolve': { params: { id: 'Alert' } },
+  '/api/v1/escalation-policies': {},
+  '/api/v1/escalation-policies/{id}': { params: { id: 'EscalationPolicy' } },
+  '/api/v1/schedules': {},
+  '/api/v1/schedules/{id}': { params: { id: 'Schedule' } },
+  '/api/v1/schedules/{id}/on-call': { params: { id: 'Schedule' } },
+  '/api/v1/schedules/{id}/overrides': { params: { id: 'Schedule' } },
+  '/api/v1/schedules/{id}/overrides/{overrideId}': {
+    params: { id: 'Schedule', overrideId: 'ScheduleOverride' },
   },
   '/api/v1/audit': { query: { userId: 'User' } },
   '/api/v1/audit/export': { query: { userId: 'User' } },
@@ -274,7 +292,7 @@ it('knows every project route of the API document', () => {
 });
 
 it("reads with B's credentials return no data and no counts of A", async () => {
-  const reads = routes.filter((r) => r.method === 'GET' && ROUTES[r.path]);
+  const reads = routes.filter((r) => r.method === 'GET' && ROUTES[r.path] && !ROUTES[r.path]!.elsewhere);
   expect(reads.length).toBeGreaterThan(10);
   const run = async () => {
     await hub.running.services.audit.flush();

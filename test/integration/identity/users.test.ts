@@ -1,4 +1,4 @@
-// /api/v1/users: administration (list, pending, get, approve, status) and the caller's own
+// /api/v1/users: administration (list, pending, get, approve, reject, status) and the caller's own
 // profile and push devices. Every response of this file is scanned for hashes.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import {
   login,
   nextBusMessage,
   registerUser,
+  USER_PASSWORD,
   type TestUser,
 } from './helpers.js';
 
@@ -445,25 +446,26 @@ describe('GET and PUT /users/me', () => {
 describe('push devices', () => {
   it('registers one device at a time, refreshes a known one, and replaces the set with a list', async () => {
     const user = await activeUser(hub, project);
+    const [APNS, WEB, FCM] = ['a1'.repeat(33), `web-${randomUUID()}`, `fcm:${randomUUID()}`];
     const one = await api(
       'PUT',
       '/api/v1/users/me/push-tokens',
-      { platform: 'ios', token: 'apns-1' },
+      { platform: 'ios', token: APNS },
       { token: user.token },
     );
     expect(one.status).toBe(200);
-    expect(one.body.items).toMatchObject([{ platform: 'ios', token: 'apns-1' }]);
+    expect(one.body.items).toMatchObject([{ platform: 'ios', token: APNS }]);
     const two = await api(
       'PUT',
       '/api/v1/users/me/push-tokens',
-      { platform: 'web', token: 'web-1' },
+      { platform: 'web', token: WEB },
       { token: user.token },
     );
-    expect(two.body.items.map((d: { token: string }) => d.token)).toEqual(['apns-1', 'web-1']);
+    expect(two.body.items.map((d: { token: string }) => d.token)).toEqual([APNS, WEB]);
     const again = await api(
       'PUT',
       '/api/v1/users/me/push-tokens',
-      { platform: 'ios', token: 'apns-1' },
+      { platform: 'ios', token: APNS },
       { token: user.token },
     );
     expect(again.body.items).toHaveLength(2);
@@ -474,13 +476,13 @@ describe('push devices', () => {
       '/api/v1/users/me/push-tokens',
       {
         devices: [
-          { platform: 'android', token: 'fcm-1' },
-          { platform: 'ios', token: 'apns-1' },
+          { platform: 'android', token: FCM },
+          { platform: 'ios', token: APNS },
         ],
       },
       { token: user.token },
     );
-    expect(replaced.body.items.map((d: { token: string }) => d.token).sort()).toEqual(['apns-1', 'fcm-1']);
+    expect(replaced.body.items.map((d: { token: string }) => d.token).sort()).toEqual([APNS, FCM]);
     const cleared = await api('PUT', '/api/v1/users/me/push-tokens', { devices: [] }, { token: user.token });
     expect(cleared.body.items).toEqual([]);
   });
@@ -517,6 +519,45 @@ describe('push devices', () => {
 
   it('validates devices (400) and needs a user token (401, 403)', async () => {
     const path = '/api/v1/users/me/push-tokens';
+    const refused = [
+      [{ platform: 'ios', token: 'apns-1' }, 'token: platform ios takes an APNs device token'],
+      [{ platform: 'ios', token: 'ab'.repeat(31) }, 'token: platform ios takes an APNs device token'],
+      [{ platform: 'ios', token: 'g'.repeat(64) }, 'token: platform ios takes an APNs device token'],
+      [{ platform: 'android', token: 'short-token' }, 'token: platform android takes an FCM registration'],
+      [
+        { platform: 'web', token: `has space ${randomUUID()}` },
+        'token: platform web takes an FCM registration',
+      ],
+      [
+        {
+          devices: [
+            { platform: 'ios', token: 'ab'.repeat(32) },
+            { platform: 'android', token: 'x' },
+          ],
+        },
+        'devices[1].token: platform android takes an FCM registration token',
+      ],
+    ] as const;
+    for (const [body, message] of refused) {
+      const res = await api('PUT', path, body, { token: member.token });
+      expectError(res, 400, 'invalid_device_token');
+      expect(res.body.error.message).toContain(message);
+    }
+    // The bounds themselves are accepted: 200 hex characters, 255 printable ones.
+    const fresh = await activeUser(hub, project);
+    const longest = await api(
+      'PUT',
+      path,
+      {
+        devices: [
+          { platform: 'ios', token: 'F'.repeat(200) },
+          { platform: 'android', token: '~'.repeat(255) },
+        ],
+      },
+      { token: fresh.token },
+    );
+    expect(longest.status).toBe(200);
+    expect(await hub.running.db.system.device.count({ where: { userId: fresh.id } })).toBe(2);
     expectError(
       await api('PUT', path, { platform: 'blackberry', token: 'x' }, { token: member.token }),
       400,
@@ -572,5 +613,47 @@ describe('push devices', () => {
       await api('DELETE', `/api/v1/users/me/push-tokens/${id}`, undefined, { token: owner.token }),
       404,
     );
+  });
+});
+
+describe('POST /users/{id}/reject', () => {
+  it('removes a pending registration, audits it, and lets the person register again', async () => {
+    const pending = await registerUser(hub, project);
+    const res = await api('POST', `/api/v1/users/${pending.id}/reject`, undefined, {
+      token: project.adminToken,
+    });
+    expect(res.status).toBe(204);
+    expectError(
+      await api('GET', `/api/v1/users/${pending.id}`, undefined, { token: project.adminToken }),
+      404,
+    );
+    const [entry] = await auditRows(hub, project.id, { action: 'user.reject', resourceId: pending.id });
+    expect(entry).toMatchObject({ actorType: 'user', resourceType: 'user' });
+    const again = await rawApi(hub, 'POST', '/api/v1/auth/register', {
+      email: pending.email,
+      password: USER_PASSWORD,
+      fullName: 'Second try',
+      projectSlug: project.slug,
+    });
+    expect(again.status).toBe(201);
+  });
+
+  it('answers 409 for a user who is not pending, 403 without users:approve, 404 for another project', async () => {
+    const path = (id: string) => `/api/v1/users/${id}/reject`;
+    expectError(
+      await api('POST', path(member.id), undefined, { token: project.adminToken }),
+      409,
+      'user_not_pending',
+    );
+    const pending = await registerUser(hub, project);
+    expectError(
+      await api('POST', path(pending.id), undefined, { token: reader.token }),
+      403,
+      'permission_denied',
+    );
+    expectError(await api('POST', path(pending.id), undefined, { token: other.adminToken }), 404);
+    expectError(await api('POST', path(pending.id)), 401);
+    const still = await api('GET', `/api/v1/users/${pending.id}`, undefined, { token: project.adminToken });
+    expect(still.body.status).toBe('pending');
   });
 });

@@ -1,13 +1,14 @@
 // The consumer's guarantees: entries a crashed consumer left pending are taken over after the
 // idle timeout, a redelivered event never makes a second notification, an event failing N times
 // is dead-lettered and shown as failed, and trimming never removes a pending entry.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/core/ids.js';
+import { encodeEntry } from '../../../src/domain/events.js';
 import { CONSUMER_GROUP } from '../../../src/workers/consumer.js';
 import { startWorkers, type Workers } from '../../../src/workers/index.js';
 import { api, superAdminToken } from '../../support/api.js';
 import { startHub, type TestHub } from '../../support/hub.js';
-import { runTocsin } from '../../support/process.js';
+import { runTocsin, stopChildren } from '../../support/process.js';
 import {
   addUsers,
   createRule,
@@ -20,27 +21,31 @@ import {
 
 let hub: TestHub;
 let sa: string;
-let running: Workers | undefined;
+/** Workers a test started; a test that timed out leaves its own here, never another's. */
+const started = new Set<Workers>();
 
 beforeAll(async () => {
   hub = await startHub({}, ['api']);
   sa = await superAdminToken(hub);
 });
-afterAll(async () => {
-  await running?.close();
-  await hub.close();
+afterEach(async () => {
+  await Promise.all([...started].map((workers) => workers.close()));
+  started.clear();
+  await stopChildren();
 });
+afterAll(() => hub.close());
 
 async function withWorkers<T>(
   options: Parameters<typeof startWorkers>[1],
   run: () => Promise<T>,
 ): Promise<T> {
-  running = startWorkers(hub.running.services, { blockMs: 100, ...options });
+  const workers = startWorkers(hub.running.services, { blockMs: 100, ...options });
+  started.add(workers);
   try {
     return await run();
   } finally {
-    await running.close();
-    running = undefined;
+    started.delete(workers);
+    await workers.close();
   }
 }
 
@@ -163,12 +168,17 @@ describe('handing notifications over for delivery', () => {
   });
 });
 
+// Budget: a child start (up to 30 s on a loaded machine), four batches of 500, and 2,000 events
+// processed by the in-process consumer after the kill (up to 60 s there): 120 s in all, and each
+// wait inside takes its share of it.
 describe('a worker process killed mid-batch', () => {
-  it('loses nothing and doubles nothing: another consumer takes over its pending entries', async () => {
-    const project = await projectWithRule();
-    const worker = runTocsin(['start', '--role', 'worker'], { TOCSIN_PRINT_BANNER: 'true' });
-    try {
-      await worker.waitForOutput(/Tocsin is running/);
+  it(
+    'loses nothing and doubles nothing: another consumer takes over its pending entries',
+    { timeout: 120_000 },
+    async () => {
+      const project = await projectWithRule();
+      const worker = runTocsin(['start', '--role', 'worker'], { TOCSIN_PRINT_BANNER: 'true' });
+      await worker.waitForOutput(/Tocsin is running/, 30_000);
       const events = Array.from({ length: 500 }, (_, i) => ({ type: 'boom', payload: { i } }));
       for (let i = 0; i < 4; i++) {
         const res = await api(hub, 'POST', '/api/v1/events/batch', { events }, { apiKey: project.apiKey });
@@ -183,20 +193,18 @@ describe('a worker process killed mid-batch', () => {
       worker.child.kill('SIGKILL');
       await worker.exited;
       expect(await db.event.count()).toBeLessThan(2_000);
-    } finally {
-      worker.child.kill('SIGKILL');
-    }
-    await withWorkers({ claimIdleMs: 200 }, async () => {
-      const db = hub.running.db.forProject(project.id);
-      await eventually(
-        () => db.event.count({ where: { status: 'processed' } }),
-        (n) => n === 2_000,
-        30_000,
-      );
-      expect(await db.notification.count()).toBe(2_000);
-      expect(await db.notificationReceipt.count()).toBe(4_000);
-    });
-  });
+
+      await withWorkers({ claimIdleMs: 200 }, async () => {
+        await eventually(
+          () => db.event.count({ where: { status: 'processed' } }),
+          (n) => n === 2_000,
+          60_000,
+        );
+        expect(await db.notification.count()).toBe(2_000);
+        expect(await db.notificationReceipt.count()).toBe(4_000);
+      });
+    },
+  );
 });
 
 describe('dead letters', () => {
@@ -234,6 +242,67 @@ describe('dead letters', () => {
 
     const shown = await api(hub, 'GET', `/api/v1/events/${badId}`, undefined, { token: project.adminToken });
     expect(shown.body).toMatchObject({ status: 'failed', attempts: 3, error: expect.any(String) });
+  });
+
+  it('keeps a dead-lettered event failed when a consumer with more attempts retries it later', async () => {
+    const project = await projectWithRule();
+    const { redis, keys } = hub.running.services;
+    const stream = keys.projectStream(project.id);
+    const badId = uuidv7();
+    const entryId = (await redis.xadd(stream, '*', 'id', badId, 'type', 'boom', 'data', '{not json'))!;
+    await redis.sadd(keys.activeStreams(), project.id);
+    const db = hub.running.db.forProject(project.id);
+    await withWorkers({ claimIdleMs: 100, maxAttempts: 2 }, () =>
+      eventually(
+        () => db.event.findUnique({ where: { id: badId } }),
+        (row) => row?.status === 'failed',
+      ),
+    );
+    // The entry pending again, as when a consumer claimed it before the dead-letterer's XACK.
+    await redis.xgroup('SETID', stream, CONSUMER_GROUP, '0');
+    expect(await readAsGhost(project.id)).toContain(entryId);
+    const deliveries = async () =>
+      (
+        (await redis.xpending(stream, CONSUMER_GROUP, entryId, entryId, 1)) as Array<
+          [string, string, number, number]
+        >
+      )[0]?.[3] ?? 0;
+    // Claimed twice by a consumer allowing 10 attempts: its first failure is recorded by then.
+    await withWorkers({ claimIdleMs: 100, maxAttempts: 10 }, () => eventually(deliveries, (n) => n >= 3));
+    expect(await db.event.findUnique({ where: { id: badId } })).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+    });
+  });
+});
+
+describe('an event MySQL refuses', () => {
+  it('is shown with a storable payload and a safe error, never a driver message', async () => {
+    const project = await projectWithRule();
+    const { redis, keys } = hub.running.services;
+    const id = uuidv7();
+    // Ingest refuses lone surrogates now; an entry written before that (or by another producer)
+    // still reaches the consumer.
+    const entry = encodeEntry({
+      id,
+      type: 'boom',
+      payload: { x: 'a\ud800' },
+      source: null,
+      occurredAt: null,
+      receivedAt: new Date().toISOString(),
+      idempotencyKey: null,
+    });
+    await redis.xadd(keys.projectStream(project.id), '*', ...entry);
+    await redis.sadd(keys.activeStreams(), project.id);
+    const shown = await withWorkers({ claimIdleMs: 100, maxAttempts: 2 }, () =>
+      eventually(
+        () => api(hub, 'GET', `/api/v1/events/${id}`, undefined, { token: project.adminToken }),
+        (res) => res.body?.status === 'failed',
+      ),
+    );
+    expect(shown.body).toMatchObject({ type: 'boom', payload: { x: 'a\ufffd' }, attempts: 2 });
+    expect(shown.body.error).toMatch(/^The database refused the event/);
+    expect(shown.body.error).not.toMatch(/\/|\.ts\b|prisma\.|invocation/i);
   });
 });
 

@@ -107,16 +107,18 @@ describe('POST /api/v1/events', () => {
       { 'Idempotency-Key': key },
     );
     const before = await streamLength(project.id);
+    // Sent as a browser on another origin does: the replay marker must be readable by the page.
     const again = await postEvent(
       hub,
       project,
       { type: 'once', payload: { n: 2 } },
-      { 'Idempotency-Key': key },
+      { 'Idempotency-Key': key, Origin: 'https://shop.example' },
     );
     const viaField = await postEvent(hub, project, { type: 'once', payload: {}, idempotencyKey: key });
     expect(again.status).toBe(202);
     expect(again.body.id).toBe(first.body.id);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.headers.get('access-control-expose-headers')?.split(',')).toContain('Idempotent-Replayed');
     expect(viaField.body.id).toBe(first.body.id);
     expect(await streamLength(project.id)).toBe(before);
     // Keys are per project.
@@ -129,6 +131,24 @@ describe('POST /api/v1/events', () => {
       ),
     );
     expect(ttl).toBeGreaterThan(86_000);
+  });
+
+  it('refuses a ?wait= outside 1–30 seconds with 400 naming wait, queueing nothing', async () => {
+    const before = await streamLength(project.id);
+    for (const wait of ['0', '31', '1.5', 'soon']) {
+      const res = await postEvent(hub, project, { type: 't', payload: {} }, {}, wait);
+      expectError(res, 400, 'validation_failed');
+      expect(res.body.error.message).toMatch(/^wait: /);
+    }
+    expect(await streamLength(project.id)).toBe(before);
+  });
+
+  it('answers ?wait= with 202 and status queued when no worker settles the event in time', async () => {
+    const started = Date.now();
+    const res = await postEvent(hub, project, { type: 'unattended', payload: {} }, {}, 1);
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ id: expect.any(String), status: 'queued' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
   });
 
   it('gives one id to concurrent requests with the same key', async () => {

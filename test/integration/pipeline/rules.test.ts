@@ -118,6 +118,55 @@ describe('POST /api/v1/rules', () => {
     expect(res.body.error.details).toMatchObject({ field: 'title', column: 5 });
   });
 
+  it('refuses a template placeholder left open, where it would be sent as is', async () => {
+    const res = await api(
+      hub,
+      'POST',
+      '/api/v1/rules',
+      {
+        name: 'Open',
+        condition: CONDITION,
+        targetRoles: [project.roles.member],
+        title: 'ok',
+        body: 'Amount {{event.payload.amount',
+      },
+      as(project.adminToken),
+    );
+    expectError(res, 400, 'invalid_template');
+    expect(res.body.error.message).toBe('body: placeholder "{{" is not closed with "}}" at column 8');
+    expect(res.body.error.details).toEqual({ field: 'body', reason: 'syntax', column: 8 });
+  });
+
+  it('takes target roles by name as channel auth does, stores their ids, and names an unknown one', async () => {
+    const base = { name: 'By name', condition: CONDITION, title: 't', body: 'b' };
+    const byName = await api(
+      hub,
+      'POST',
+      '/api/v1/rules',
+      { ...base, targetRoles: ['member', project.roles.member, 'admin'] },
+      as(project.adminToken),
+    );
+    expect(byName.status).toBe(201);
+    expect(byName.body.targetRoles).toEqual([project.roles.member, project.roles.admin]);
+    const unknown = await api(
+      hub,
+      'POST',
+      '/api/v1/rules',
+      { ...base, targetRoles: ['member', 'no-such-role'] },
+      as(project.adminToken),
+    );
+    expectError(unknown, 400, 'unknown_role');
+    expect(unknown.body.error.message).toBe('targetRoles: no role no-such-role in this project');
+    const changed = await api(
+      hub,
+      'PUT',
+      `/api/v1/rules/${byName.body.id}`,
+      { targetRoles: ['admin'] },
+      as(project.adminToken),
+    );
+    expect(changed.body.targetRoles).toEqual([project.roles.admin]);
+  });
+
   it('refuses target roles and sounds that are not of this project', async () => {
     const base = { name: 'R', condition: CONDITION, title: 't', body: 'b' };
     const foreignRole = await api(
@@ -144,7 +193,8 @@ describe('POST /api/v1/rules', () => {
       { ...base, targetRoles: [] },
       as(project.adminToken),
     );
-    expectError(empty, 400, 'validation_failed');
+    // No roles, schedules or policy: the rule would reach nobody.
+    expectError(empty, 400, 'no_targets');
   });
 
   it('accepts a sound of the project', async () => {
@@ -397,6 +447,73 @@ describe('POST /api/v1/rules/test', () => {
     expect(missed.body.matched).toBe(false);
     expect(missed.body.notification).toBeUndefined();
     expect(missed.body.steps).toContainEqual({ expression: 'event.payload.amount > 10000', value: false });
+  });
+
+  it('previews templates sent with a condition, refusing one left open', async () => {
+    const event = { type: 'transfer.failed', payload: { amount: 12000 } };
+    const preview = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      { condition: CONDITION, title: 'Failed: {{event.payload.amount}}', body: 'b', event },
+      as(reader),
+    );
+    expect(preview.body).toMatchObject({
+      matched: true,
+      notification: { title: 'Failed: 12000', body: 'b' },
+    });
+    const open = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      { condition: CONDITION, title: 'Failed: {{event.payload.amount', event },
+      as(reader),
+    );
+    expectError(open, 400, 'invalid_template');
+    expect(open.body.error.details).toEqual({ field: 'title', reason: 'syntax', column: 9 });
+  });
+
+  it("renders a draft's templates (instead of a saved rule's), refusing a bad one with its position", async () => {
+    const event = { type: 'transfer.failed', payload: { amount: 20000, account: 'FR-1' } };
+    const draft = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      {
+        condition: CONDITION,
+        event,
+        title: 'Draft {{event.payload.amount}}',
+        body: 'On {{event.payload.account}}',
+      },
+      as(reader),
+    );
+    expect(draft.body).toMatchObject({
+      matched: true,
+      notification: { title: 'Draft 20000', body: 'On FR-1' },
+    });
+    const rule = await createRule(hub, project, {
+      condition: CONDITION,
+      targetRoles: [project.roles.member],
+      title: 'Saved',
+      body: 'Saved body',
+    });
+    const edited = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      { ruleId: rule.id, event, title: 'Edited {{event.type}}' },
+      as(reader),
+    );
+    expect(edited.body.notification).toEqual({ title: 'Edited transfer.failed', body: 'Saved body' });
+    const bad = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      { condition: CONDITION, event, title: 'x {{event.a + 1}}', body: 'b' },
+      as(reader),
+    );
+    expectError(bad, 400, 'invalid_template');
+    expect(bad.body.error.details).toMatchObject({ field: 'title', column: 5 });
   });
 
   it('refuses a bad condition with its position, a foreign rule with 404, and both or neither with 400', async () => {

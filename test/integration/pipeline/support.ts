@@ -103,7 +103,12 @@ export const postEvent = (
   project: TestProject,
   body: unknown,
   headers?: Record<string, string>,
-) => api(hub, 'POST', '/api/v1/events', body, { apiKey: project.apiKey, headers });
+  wait?: number | string,
+) =>
+  api(hub, 'POST', `/api/v1/events${wait === undefined ? '' : `?wait=${wait}`}`, body, {
+    apiKey: project.apiKey,
+    headers,
+  });
 
 /** A logged-in user of `project` whose only role grants `permissions`. */
 export async function userWith(hub: TestHub, project: TestProject, permissions: string[]): Promise<string> {

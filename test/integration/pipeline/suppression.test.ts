@@ -108,6 +108,60 @@ describe('suppression in the pipeline', () => {
     expect(events.every((e) => (e.matchedRules as string[]).includes(rule.id))).toBe(true);
   });
 
+  it('shows a suppressed match and its digest due time on the event and in the rule test', async () => {
+    const project = await pipelineProject(hub, sa, { suppression: { maxMatches: 1, windowSeconds: 60 } });
+    await addUsers(hub, project.id, project.roles.member, 1);
+    const rule = await createRule(hub, project, { condition: 'event.type == "y"', targetRoles: ['member'] });
+    const as = { token: project.adminToken };
+    const ruleTest = async () =>
+      (
+        await api(
+          hub,
+          'POST',
+          '/api/v1/rules/test',
+          { ruleId: rule.id, event: { type: 'y', payload: {} } },
+          as,
+        )
+      ).body;
+    const processed = async (type: string) => {
+      const sent = await api(
+        hub,
+        'POST',
+        '/api/v1/events',
+        { type, payload: {} },
+        { apiKey: project.apiKey },
+      );
+      return eventually(
+        async () => (await api(hub, 'GET', `/api/v1/events/${sent.body.id}`, undefined, as)).body,
+        (event) => event.status === 'processed',
+      );
+    };
+
+    expect(await ruleTest()).toMatchObject({ matched: true, suppressed: false });
+    const first = await processed('y');
+    expect(first.ruleResults).toEqual([{ ruleId: rule.id, suppressed: false }]);
+    expect(first.notifications).toHaveLength(1);
+
+    // The limit is reached: the rule test says the next match would go to a digest.
+    const before = Date.now();
+    const preview = await ruleTest();
+    expect(preview).toMatchObject({ matched: true, suppressed: true });
+    expect(Date.parse(preview.digestDueAt)).toBeGreaterThanOrEqual(before + 59_000);
+
+    const second = await processed('y');
+    expect(second.notifications).toEqual([]);
+    expect(second.ruleResults).toEqual([
+      { ruleId: rule.id, suppressed: true, digestDueAt: expect.any(String) },
+    ]);
+    const due = Date.parse(second.ruleResults[0].digestDueAt);
+    expect(due).toBeGreaterThan(Date.parse(second.receivedAt) + 59_000);
+    expect(due).toBeLessThan(Date.now() + 61_000);
+    // Once the digest period is open, the rule test names the same due time.
+    expect((await ruleTest()).digestDueAt).toBe(second.ruleResults[0].digestDueAt);
+    const listed = await api(hub, 'GET', '/api/v1/events', undefined, as);
+    expect(listed.body.items.find((e: any) => e.id === second.id).ruleResults[0].suppressed).toBe(true);
+  });
+
   it("uses the project's settings for rules that do not override them", async () => {
     const project = await pipelineProject(hub, sa, { suppression: { maxMatches: 1, windowSeconds: 60 } });
     await addUsers(hub, project.id, project.roles.member, 1);

@@ -25,7 +25,7 @@ beforeAll(async () => {
   providers = createDeliveryProviders(services, {
     fcm: createFcmSender({ httpAgent: fcm.agent, credential: fcm.credential }),
     apns: createApnsSender({ endpoint: { address: apns.address, port: apns.port, ca: apns.ca } }),
-    pusher: createPusherSender(),
+    pusher: createPusherSender({ allowPrivate: true }),
     health: createProviderHealth(services),
   });
 });

@@ -7,7 +7,7 @@ let fake: FakePusher;
 let sender: PusherSender;
 beforeAll(async () => {
   fake = await startFakePusher();
-  sender = createPusherSender();
+  sender = createPusherSender({ allowPrivate: true });
 });
 afterAll(async () => {
   await sender.close();
@@ -48,8 +48,8 @@ describe('hosted Pusher sender', () => {
     const app = fake.app();
     const results = await sender.trigger('p-secret', { ...credentialsOf(app), secret: 'wrong' }, events(2));
     expect(results).toEqual([
-      { id: 'e0', outcome: 'provider_unhealthy', error: '401 Invalid signature' },
-      { id: 'e1', outcome: 'provider_unhealthy', error: '401 Invalid signature' },
+      { id: 'e0', outcome: 'provider_unhealthy', error: 'Pusher answered 401' },
+      { id: 'e1', outcome: 'provider_unhealthy', error: 'Pusher answered 401' },
     ]);
     expect(batchesOf(app)).toEqual([]);
   });
@@ -66,6 +66,28 @@ describe('hosted Pusher sender', () => {
       id: 'e0',
       outcome: 'delivered',
     });
+  });
+
+  it('refuses to connect to a private host unless private targets are allowed, by IP or by name', async () => {
+    // Credentials stored before the host was checked, or a name re-pointed since: the sender
+    // judges the address it is about to connect to.
+    const guarded = createPusherSender({ allowPrivate: false });
+    try {
+      for (const host of [fake.host, 'localhost']) {
+        const app = fake.app();
+        const results = await guarded.trigger('p-ssrf', { ...credentialsOf(app), host }, events(1));
+        expect(results).toEqual([
+          {
+            id: 'e0',
+            outcome: 'provider_unhealthy',
+            error: 'Pusher host is a private, loopback or reserved address',
+          },
+        ]);
+        expect(batchesOf(app)).toEqual([]);
+      }
+    } finally {
+      await guarded.close();
+    }
   });
 
   it('rebuilds the client when the credentials change', async () => {

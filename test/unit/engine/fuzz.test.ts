@@ -9,22 +9,7 @@ import {
 } from '../../../src/engine/compile.js';
 import { explainCondition } from '../../../src/engine/explain.js';
 import { ConditionError, type ConditionErrorCode } from '../../../src/engine/parse.js';
-
-type Random = () => number;
-
-// mulberry32: tiny, fast and good enough to drive a fuzzer reproducibly.
-function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const int = (random: Random, below: number) => Math.floor(random() * below);
-const pick = <T>(random: Random, items: readonly T[]): T => items[int(random, items.length)] as T;
+import { int, pick, seededRandom, type Random } from '../../support/random.js';
 
 const KEYS = [
   'type',

@@ -166,3 +166,28 @@ describe('parseCondition: limits', () => {
     expect(parseCondition('event.a > -5').nodeCount).toBe(4);
   });
 });
+
+describe('parseCondition: string escapes', () => {
+  const literal = (source: string) => parseCondition(source).root;
+
+  it.each([
+    ['"\\u0041\\u00e9"', 'Aé'],
+    ["'\\u{1F600}'", '😀'],
+    ['"\\ud83d\\ude00"', '😀'],
+    ['"\\x41\\n\\t\\\\\\"\'"', 'A\n\t\\"\''],
+    ['"\\q"', 'q'],
+  ])('decodes %s as JavaScript would', (source, value) => {
+    expect(literal(source)).toEqual({ kind: 'literal', value });
+  });
+
+  it('decodes escapes in bracketed property names, and still refuses forbidden ones', () => {
+    expect(JSON.stringify(parseCondition('event["\\u0061b"] == 1').root)).toContain('"ab"');
+    expectRefused('event["\\u005f_proto__"] == 1', 'not_allowed', 7, /__proto__/);
+  });
+
+  it('refuses a \\u or \\x without hex digits, and code points past U+10FFFF', () => {
+    expectRefused('"\\uZZ"', 'syntax', 1, /hex digits/);
+    expectRefused('1 == "\\x"', 'syntax', 6, /hex digits/);
+    expectRefused('"\\u{110000}"', 'syntax', 1, /last code point/);
+  });
+});

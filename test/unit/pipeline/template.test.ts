@@ -29,6 +29,16 @@ describe('compileTemplate', () => {
     );
   });
 
+  it.each([
+    ['{{event.payload.amount', 1],
+    ['Amount {{event.payload.amount', 8],
+    ['{{event.type}} and {{event.payload', 20],
+  ])('refuses the placeholder left open in %s, at the column of its "{{"', (source, column) => {
+    expect(() => compileTemplate(source)).toThrow(
+      new ConditionError('syntax', 'placeholder "{{" is not closed with "}}"', column),
+    );
+  });
+
   it('leaves text without placeholders as it is', () => {
     expect(compileTemplate('Plain { text } }}').render(event)).toBe('Plain { text } }}');
   });

@@ -75,19 +75,29 @@ describe('classifyPusherError', () => {
     [400, 'Bad request', 'rejected'],
     [429, 'Rate limited', 'retry'],
     [503, 'Unavailable', 'retry'],
-  ])('%s → %s', (status, body, outcome) => {
-    expect(classifyPusherError({ status, body })).toEqual({ outcome, error: `${status} ${body}` });
+  ])('%s → %s, keeping the status and never the body', (status, body, outcome) => {
+    // The host is the tenant's choice: its answer's bytes are not ours to keep or show.
+    expect(classifyPusherError({ status, body } as { status: number })).toEqual({
+      outcome,
+      error: `Pusher answered ${status}`,
+    });
   });
 
-  it('retries a network error and never repeats the signed URL', () => {
+  it('retries a network error by its code and never repeats the signed URL', () => {
+    const url = 'https://api.pusherapp.com/apps/1/batch_events?auth_key=k&auth_signature=deadbeef';
     const err = Object.assign(new Error('Request failed with an error'), {
-      url: 'https://api.pusherapp.com/apps/1/batch_events?auth_key=k&auth_signature=deadbeef',
-      error: new Error('socket hang up'),
+      url,
+      error: Object.assign(new Error(`request to ${url} failed, reason: socket hang up`), {
+        code: 'ECONNRESET',
+      }),
     });
     const failure = classifyPusherError(err);
-    expect(failure).toEqual({ outcome: 'retry', error: 'socket hang up' });
-    expect(
-      JSON.stringify(classifyPusherError({ ...err, status: 401, body: 'Invalid signature' })),
-    ).not.toContain('deadbeef');
+    expect(failure).toEqual({ outcome: 'retry', error: 'Pusher unreachable: ECONNRESET' });
+    expect(JSON.stringify(classifyPusherError({ ...err, status: 401 }))).not.toContain('deadbeef');
+  });
+
+  it('calls a refused private host a configuration error', () => {
+    const refused = Object.assign(new Error('127.0.0.1 is a private address'), { code: 'url_not_allowed' });
+    expect(classifyPusherError({ error: refused })).toMatchObject({ outcome: 'provider_unhealthy' });
   });
 });

@@ -1,0 +1,202 @@
+// Building blocks of every screen. Data reaches the page only as text nodes or attribute values
+// (never as markup), so nothing a tenant stores can run in the console.
+/* global document, FormData, HTMLElement, Node */
+
+/** h('button', { class: 'quiet', onClick }, 'Save'): an element with its properties and children. */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2).toLowerCase(), value);
+    else if (key === 'class') el.className = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (['value', 'checked', 'disabled', 'selected', 'hidden'].includes(key)) el[key] = value;
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replaces an element's content. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+export const loading = (text = 'Loading…') => h('p', { class: 'loading', role: 'status' }, text);
+export const empty = (...text) => h('p', { class: 'empty' }, ...text);
+export const errorBox = (error) =>
+  h('p', { class: 'error', role: 'alert' }, error?.message ?? String(error ?? 'Something went wrong'));
+
+export function badge(text, tone) {
+  return h('span', { class: `badge${tone ? ` ${tone}` : ''}` }, text);
+}
+
+export function page(title, lead, ...content) {
+  document.title = `${title} · Tocsin console`;
+  return [h('h1', null, title), lead ? h('p', { class: 'lead' }, lead) : null, ...content];
+}
+
+/**
+ * A table; `columns` are { label, cell(row) }. Cells carry their label, shown beside the value
+ * when narrow screens stack the rows.
+ */
+export function table(columns, rows, emptyText = 'Nothing here yet.') {
+  if (rows.length === 0) return empty(emptyText);
+  return h(
+    'table',
+    null,
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        columns.map((c) => h('th', { scope: 'col' }, c.label)),
+      ),
+    ),
+    h(
+      'tbody',
+      null,
+      rows.map((row) =>
+        h(
+          'tr',
+          null,
+          columns.map((c) => h('td', { 'data-label': c.label || null }, c.cell(row))),
+        ),
+      ),
+    ),
+  );
+}
+
+export const when = (value) => (value ? new Date(value).toLocaleString() : '—');
+
+export function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+let fieldCounter = 0;
+
+/** A labelled control with its hint and a slot for its own error. */
+export function field(label, control, hint) {
+  control.id ||= `f${++fieldCounter}`;
+  const error = h('p', {
+    class: 'field-error',
+    id: `${control.id}-error`,
+    hidden: true,
+    'aria-live': 'polite',
+  });
+  control.setAttribute('aria-describedby', `${control.id}-error`);
+  const wrapper = h(
+    'div',
+    { class: 'field', dataset: { name: control.name || '' } },
+    h('label', { for: control.id }, label),
+    control,
+    hint ? h('p', { class: 'hint' }, hint) : null,
+    error,
+  );
+  return wrapper;
+}
+
+/** Shows an error beside a control (or clears it with null). */
+export function setFieldError(control, message) {
+  const slot = document.getElementById(`${control.id}-error`);
+  control.setAttribute('aria-invalid', message ? 'true' : 'false');
+  if (!slot) return;
+  slot.hidden = !message;
+  slot.textContent = message ?? '';
+}
+
+/**
+ * A form whose submit runs `action` with the button busy; an API error lands beside the field
+ * it names (validation details), else at the top of the form.
+ */
+export function form({ fields, submit, action, extra }) {
+  const top = h('div', { 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit' }, submit);
+  const el = h('form', { novalidate: true }, top, fields, h('div', { class: 'actions' }, button, extra));
+  el.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    fill(top);
+    for (const control of el.querySelectorAll('[aria-invalid="true"]')) setFieldError(control, null);
+    button.disabled = true;
+    const label = button.textContent;
+    button.textContent = `${label}…`;
+    try {
+      await action(new FormData(el), el);
+    } catch (error) {
+      showFormError(el, top, error);
+    } finally {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  });
+  return el;
+}
+
+function showFormError(el, top, error) {
+  const issues = Array.isArray(error?.details) ? error.details : [];
+  let placed = false;
+  for (const issue of issues) {
+    const name = String(issue.path ?? '').split('.')[0];
+    const control = name && el.elements.namedItem(name);
+    if (control instanceof HTMLElement) {
+      setFieldError(control, issue.message);
+      placed = true;
+    }
+  }
+  const named = error?.details?.field && el.elements.namedItem(error.details.field);
+  if (named instanceof HTMLElement) {
+    setFieldError(named, error.message);
+    named.focus();
+    return;
+  }
+  fill(top, errorBox(error));
+  if (placed) el.querySelector('[aria-invalid="true"]')?.focus();
+}
+
+/** Loads data into `el`: a loading line, then `render(data)`, or the error where the data would be. */
+export async function load(el, loader, render) {
+  fill(el, loading());
+  try {
+    const data = await loader();
+    fill(el, render(data));
+  } catch (error) {
+    fill(el, errorBox(error));
+  }
+}
+
+/** A button that runs `action` busy, showing an error next to itself. */
+export function actionButton(label, action, props = {}) {
+  const status = h('span', { class: 'field-error', role: 'alert' });
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      ...props,
+      onClick: async () => {
+        status.textContent = '';
+        button.disabled = true;
+        try {
+          await action();
+        } catch (error) {
+          status.textContent = error.message;
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    label,
+  );
+  return h('span', { class: 'row' }, button, status);
+}

@@ -1,0 +1,337 @@
+// The operator console in a real browser, used as an admin would: sign in, approve a pending
+// user, write a rule (a syntax error first, shown at its position), watch an event arrive in the
+// live view with its notification and deliveries; project B's admin finds nothing of project A;
+// a member sees only their inbox; a super admin manages projects and rotates a key. Every screen
+// is saved as a screenshot in test-results/console/ (gitignored) for review.
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ADMIN_PASSWORD, api, createTestProject, superAdminToken, type TestProject } from '../support/api.js';
+import { testConfig } from '../support/env.js';
+import { startHub, type TestHub } from '../support/hub.js';
+
+const SHOTS = join(process.cwd(), 'test-results', 'console');
+const MEMBER_PASSWORD = 'Correct-horse-42';
+
+/**
+ * The one place that finds and starts Chromium (Debian's, or CHROMIUM_PATH), so a shared launcher
+ * can replace it.
+ */
+function launchBrowser(): Promise<Browser> {
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new Error(`${executablePath} is missing: apt-get install chromium`);
+  return chromium.launch({
+    executablePath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+    ],
+  });
+}
+
+let hub: TestHub;
+let a: TestProject;
+let b: TestProject;
+let browser: Browser;
+let pending: { id: string; email: string };
+let rejected: { id: string; email: string };
+/** What the first test made in A, for the isolation test to look for. */
+const ofA: { ruleId?: string; eventId?: string; ruleName: string } = { ruleName: 'Large failed transfer' };
+
+beforeAll(async () => {
+  const launching = launchBrowser();
+  await mkdir(SHOTS, { recursive: true });
+  hub = await startHub();
+  const sa = await superAdminToken(hub);
+  [a, b] = [await createTestProject(hub, sa), await createTestProject(hub, sa)];
+  const email = `ada@${a.slug}.test`;
+  const registered = await api(hub, 'POST', '/api/v1/auth/register', {
+    email,
+    password: MEMBER_PASSWORD,
+    fullName: 'Ada Pending',
+    projectSlug: a.slug,
+  });
+  expect(registered.status).toBe(201);
+  pending = { id: registered.body.id, email };
+  const unwanted = await api(hub, 'POST', '/api/v1/auth/register', {
+    email: `bob@${a.slug}.test`,
+    password: MEMBER_PASSWORD,
+    fullName: 'Bob Unwanted',
+    projectSlug: a.slug,
+  });
+  expect(unwanted.status).toBe(201);
+  rejected = { id: unwanted.body.id, email: `bob@${a.slug}.test` };
+  browser = await launching;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await hub?.close();
+});
+
+/** A fresh browser profile (no cookies) on the console; page errors fail the test. */
+async function openConsole(path = '/console') {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  onTestFailed(async () => {
+    await page.screenshot({ path: join(SHOTS, 'failure.png'), fullPage: true }).catch(() => undefined);
+    console.error(`Failure screenshot: ${join(SHOTS, 'failure.png')}; page errors: ${errors.join('\n')}`);
+  });
+  await page.goto(`${hub.apiUrl}${path}`);
+  return { page, context, errors };
+}
+
+const heading = (page: Page, name: string) => page.getByRole('heading', { level: 1, name, exact: true });
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+async function signIn(page: Page, email: string, password: string, projectSlug?: string) {
+  await heading(page, 'Sign in').waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  if (projectSlug) await page.getByLabel('Project').fill(projectSlug);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function open(page: Page, link: string, title = link) {
+  const entry = page.locator('nav').getByRole('link', { name: link, exact: true });
+  await entry.click();
+  await heading(page, title).waitFor();
+  // (CSS, not a role: on phones the menu folds away after a choice, leaving it hidden.)
+  await page
+    .locator('nav a[aria-current="page"]')
+    .filter({ hasText: new RegExp(`^${link}$`) })
+    .waitFor({ state: 'attached' });
+}
+
+describe('a project admin', () => {
+  it('approves a user (rejects another), writes a rule (error shown at its position), and sees an event live', async () => {
+    const { page, context, errors } = await openConsole();
+    await shot(page, 'sign-in');
+    await signIn(page, a.adminEmail, ADMIN_PASSWORD, a.slug);
+
+    // Pending users: one click rejects, one approves with the chosen role (member is preselected).
+    await heading(page, 'Pending users').waitFor();
+    const item = page.locator(`li[data-user="${pending.email}"]`);
+    await item.getByRole('checkbox', { name: 'member' }).waitFor();
+    expect(await item.getByRole('checkbox', { name: 'member' }).isChecked()).toBe(true);
+    await shot(page, 'pending-users');
+    const unwanted = page.locator(`li[data-user="${rejected.email}"]`);
+    await unwanted.getByRole('button', { name: 'Reject' }).click();
+    await unwanted.waitFor({ state: 'detached' });
+    const gone = await api(hub, 'GET', `/api/v1/users/${rejected.id}`, undefined, { token: a.adminToken });
+    expect(gone.status).toBe(404);
+    await item.getByRole('button', { name: 'Approve' }).click();
+    await item.waitFor({ state: 'detached' });
+    await page.getByText('No one is waiting for approval').waitFor();
+    const approved = await api(hub, 'GET', `/api/v1/users/${pending.id}`, undefined, { token: a.adminToken });
+    expect(approved.body).toMatchObject({ status: 'active', roles: [{ name: 'member' }] });
+
+    // A rule: the syntax error is shown with its position, then a valid condition matches the sample.
+    await open(page, 'Rules');
+    await page.getByRole('link', { name: 'New rule' }).click();
+    await heading(page, 'New rule').waitFor();
+    await page.getByLabel('Name').fill(ofA.ruleName);
+    const broken = 'event.type == "transfer.failed" && (event.payload.amount > 1000';
+    await page.getByLabel('Condition').fill(broken);
+    const problem = page.locator('#condition-check .error');
+    await problem.waitFor();
+    const expected = await api(
+      hub,
+      'POST',
+      '/api/v1/rules/test',
+      { condition: broken, event: { type: 'x' } },
+      { token: a.adminToken },
+    );
+    const column = expected.body.error.details.column as number;
+    expect(column).toBeGreaterThan(1);
+    expect(await problem.getAttribute('data-column')).toBe(String(column));
+    expect(await problem.textContent()).toContain(`line 1, column ${column}`);
+    // The caret sits under the column the parser named.
+    expect(await problem.locator('pre').textContent()).toBe(`${broken}\n${' '.repeat(column - 1)}^`);
+    expect(await page.getByLabel('Condition').getAttribute('aria-invalid')).toBe('true');
+    await shot(page, 'rule-syntax-error');
+
+    await page.getByLabel('Condition').fill('event.type == "transfer.failed" && event.payload.amount > 1000');
+    await page.getByText('The condition is valid.').waitFor();
+    await page.getByText('matches the sample').waitFor();
+    await page.getByLabel('Title').fill('Transfer of {{event.payload.amount}} failed');
+    await page.getByLabel('Body').fill('Account {{event.payload.account}}');
+    // The templates are previewed with the sample event as they are typed (rendered by the hub).
+    const preview = page.locator('#template-preview');
+    await preview.getByText('Transfer of 12000 failed').waitFor();
+    await preview.getByText('Account FR76 3000 6000 0112').waitFor();
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.locator('#rule-saved').waitFor();
+    ofA.ruleId = /\/console\/rules\/([0-9a-f-]{36})$/.exec(page.url())?.[1];
+    expect(ofA.ruleId).toBeDefined();
+    const saved = await api(hub, 'GET', `/api/v1/rules/${ofA.ruleId}`, undefined, { token: a.adminToken });
+    expect(saved.body).toMatchObject({
+      name: ofA.ruleName,
+      active: true,
+      title: 'Transfer of {{event.payload.amount}} failed',
+    });
+    await page.getByRole('button', { name: 'Try the saved rule on the sample' }).click();
+    await page.locator('#try-result').getByText('Transfer of 12000 failed').waitFor();
+    await shot(page, 'rule-editor');
+
+    // Live view: an event posted with the API key appears with the rule it matched and its notification.
+    await open(page, 'Live view');
+    await page.getByText('Live: new events appear at the top').waitFor();
+    const posted = await api(
+      hub,
+      'POST',
+      '/api/v1/events',
+      { type: 'transfer.failed', payload: { amount: 5000, account: 'FR76-1' } },
+      { apiKey: a.apiKey },
+    );
+    expect(posted.status).toBe(202);
+    ofA.eventId = posted.body.id;
+    const card = page.locator(`li.event[data-event="${ofA.eventId}"]`);
+    await card.waitFor();
+    expect(await card.getByRole('link', { name: ofA.ruleName }).count()).toBe(1);
+    const notification = card.locator('li.notification', { hasText: 'Transfer of 5000 failed' });
+    await notification.waitFor();
+    expect(await notification.textContent()).toContain('1 recipients');
+    await notification.getByRole('button', { name: 'Deliveries' }).click();
+    await notification.getByText(pending.email).waitFor();
+
+    // An event no rule matches says so, and why: the rule's explain trace.
+    await api(hub, 'POST', '/api/v1/events', { type: 'noise', payload: {} }, { apiKey: a.apiKey });
+    const unmatched = page.locator('li.event[data-type="noise"]');
+    await unmatched.getByText('no rule matched').waitFor();
+    await unmatched.getByRole('button', { name: 'Why not?' }).click();
+    await unmatched.getByText('event.type == "transfer.failed"', { exact: false }).first().waitFor();
+    await shot(page, 'live-view');
+
+    // Pause holds new events; the filter hides others.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await api(hub, 'POST', '/api/v1/events', { type: 'held', payload: {} }, { apiKey: a.apiKey });
+    await page.getByText('Paused: 1 new events held').waitFor();
+    expect(await page.locator('li.event[data-type="held"]').count()).toBe(0);
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('li.event[data-type="held"]').waitFor();
+    await page.getByLabel('Filter').fill('transfer');
+    expect(await page.locator('li.event[data-type="held"]').isHidden()).toBe(true);
+    expect(await card.isVisible()).toBe(true);
+
+    // The other screens, each saved for review.
+    for (const [link, title, name] of [
+      ['Users', 'Users', 'users'],
+      ['Roles', 'Roles', 'roles'],
+      ['Sounds', 'Sounds', 'sounds'],
+      ['Transfer buckets', 'Transfer buckets', 'buckets'],
+      ['Providers', 'Providers', 'providers'],
+      ['Audit log', 'Audit log', 'audit-log'],
+    ] as const) {
+      await open(page, link, title);
+      await page.locator('.loading').waitFor({ state: 'detached' });
+      await shot(page, name);
+    }
+
+    // A phone-sized screen: the navigation folds behind the menu button.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await shot(page, 'narrow-menu');
+    await open(page, 'Rules');
+    await shot(page, 'narrow-rules');
+    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(390);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await heading(page, 'Sign in').waitFor();
+    expect((await context.cookies()).filter((c) => c.name === 'tocsin_console_refresh')).toEqual([]);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000); // a long journey through a dozen screens, on a shared machine
+});
+
+describe("project B's admin", () => {
+  it("finds nothing of project A: A's URLs give the not-found page", async () => {
+    expect(ofA.ruleId && ofA.eventId).toBeTruthy();
+    const { page, context, errors } = await openConsole();
+    await signIn(page, b.adminEmail, ADMIN_PASSWORD, b.slug);
+    await heading(page, 'Pending users').waitFor();
+    await open(page, 'Rules');
+    await page.getByText('No rules yet').waitFor();
+    for (const path of [`/rules/${ofA.ruleId}`, `/events/${ofA.eventId}`, `/users/${pending.id}`]) {
+      // Followed as a link inside the console (the session lives in this page's memory).
+      // (A string: these tests are type-checked without the DOM library.)
+      await page.evaluate(
+        `document.body.appendChild(Object.assign(document.createElement('a'), { href: '/console${path}' })).click()`,
+      );
+      await heading(page, 'Not found').waitFor();
+      expect(await page.textContent('main')).not.toContain(ofA.ruleName);
+    }
+    await shot(page, 'not-found');
+    // A fresh load of A's URL resumes B's session from the cookie and still finds nothing.
+    await page.goto(`${hub.apiUrl}/console/rules/${ofA.ruleId}`);
+    await heading(page, 'Not found').waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe('a member', () => {
+  it('sees only their inbox, with the notification', async () => {
+    const { page, context } = await openConsole();
+    await signIn(page, pending.email, MEMBER_PASSWORD, a.slug);
+    await heading(page, 'Inbox').waitFor();
+    await page.getByText('Transfer of 5000 failed').waitFor();
+    expect(await page.locator('nav a').allTextContents()).toEqual(['Inbox']);
+    await page.goto(`${hub.apiUrl}/console/rules`);
+    await heading(page, 'Not found').waitFor();
+    await page.goto(`${hub.apiUrl}/console/inbox`);
+    await page.getByRole('button', { name: 'Acknowledge' }).click();
+    await page.getByText('acknowledged', { exact: true }).waitFor();
+    await shot(page, 'member-inbox');
+    await context.close();
+  });
+});
+
+describe('a super admin', () => {
+  it('sees projects and cluster status, acts inside a project and rotates its API key', async () => {
+    const { page, context, errors } = await openConsole();
+    const { admin } = testConfig();
+    await signIn(page, admin.email, admin.password!);
+    await heading(page, 'Projects').waitFor();
+    await page.getByRole('link', { name: `Project ${a.slug}` }).waitFor();
+    await shot(page, 'projects');
+    await open(page, 'Status', 'Cluster status');
+    await page.getByRole('heading', { name: 'Gateway nodes' }).waitFor();
+    await shot(page, 'cluster-status');
+
+    await open(page, 'Projects');
+    await page.getByRole('link', { name: `Project ${a.slug}` }).click();
+    await heading(page, `Project ${a.slug}`).waitFor();
+    await shot(page, 'project');
+    await page.getByRole('button', { name: 'Act inside this project' }).click();
+    await heading(page, 'Pending users').waitFor();
+    await open(page, 'Settings and API key', `Project ${a.slug} settings`);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Rotate the API key' }).click();
+    const secret = page.locator('.secret');
+    await secret.waitFor();
+    const newKey = (await secret.textContent())!;
+    await shot(page, 'settings');
+    const withOld = await api(
+      hub,
+      'POST',
+      '/api/v1/events',
+      { type: 't', payload: {} },
+      { apiKey: a.apiKey },
+    );
+    expect(withOld.status).toBe(401);
+    const withNew = await api(hub, 'POST', '/api/v1/events', { type: 't', payload: {} }, { apiKey: newKey });
+    expect(withNew.status).toBe(202);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
