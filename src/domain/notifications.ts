@@ -179,14 +179,21 @@ export async function applyAcknowledgements(
     const key = `${ack.userId}/${ack.notificationId}`;
     if (!first.has(key) || first.get(key)!.at > ack.at) first.set(key, ack);
   }
-  const rows = await db.notificationReceipt.findMany({
+  const found = await db.notificationReceipt.findMany({
     where: {
-      acknowledgedAt: null,
       hiddenAt: null,
       OR: [...first.values()].map(({ userId, notificationId }) => ({ userId, notificationId })),
     },
-    select: { id: true, userId: true, notificationId: true, readAt: true },
+    select: {
+      id: true,
+      userId: true,
+      notificationId: true,
+      readAt: true,
+      acknowledgedAt: true,
+      notification: { select: { alertId: true } },
+    },
   });
+  const rows = found.filter((r) => !r.acknowledgedAt);
   const unread = rows.filter((r) => !r.readAt);
   const at = (row: (typeof rows)[number]) => first.get(`${row.userId}/${row.notificationId}`)!.at;
   const counts = await db.$transaction([
@@ -209,6 +216,19 @@ export async function applyAcknowledgements(
     projectId,
     unread.filter((_, i) => counts[i]!.count === 1).map((r) => r.userId),
   );
+  // Each alert taken as the REST ack takes it (escalation stops). Already-acknowledged receipts
+  // count too: a batch retried after its rows were written still reaches the alert (idempotent).
+  const alerts = new Map<string, string>();
+  for (const row of found) {
+    const alertId = row.notification.alertId;
+    if (alertId && !alerts.has(alertId)) alerts.set(alertId, row.userId);
+  }
+  for (const [alertId, userId] of alerts) {
+    await acknowledgeAlertOfNotification(deps, projectId, userId, { alertId }).catch((err: unknown) => {
+      // Gone or no longer the user's to take: nothing to retry.
+      if (!(err instanceof AppError)) throw err;
+    });
+  }
   return counts.slice(unread.length).filter((c) => c.count === 1).length;
 }
 
