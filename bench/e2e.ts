@@ -17,7 +17,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectClient, Ledger, now, type BenchPayload, type Client, type SentEvent } from './e2e-clients.js';
-import { REPLAY_LIMIT } from '../src/gateway/notifications.js';
+import { REPLAY_LIMIT } from '../src/domain/replay.js';
 import { EVENT_TYPES, ROLE_NAMES, setUpProjects, type BenchProject } from './e2e-setup.js';
 import {
   heldInFlight,

@@ -23,6 +23,13 @@ export type BusMessage =
       /** The sender of a client event on a presence channel (Pusher adds `user_id`). */
       userId?: string;
     }
+  /** One event to several users' channels (`private-user-{id}`), each with its own data. */
+  | {
+      type: 'gateway.deliver';
+      projectId: string;
+      event: string;
+      deliveries: Array<{ userId: string; data: string }>;
+    }
   | {
       type: 'gateway.terminate';
       projectId: string;

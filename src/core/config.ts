@@ -55,6 +55,10 @@ export const envSchema = z.object({
   GATEWAY_ACTIVITY_TIMEOUT_SEC: z.coerce.number().int().min(10).max(3600).default(120),
   GATEWAY_PONG_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(30_000),
   GATEWAY_LEASE_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  GATEWAY_REPLAY_REPEAT_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
+  GATEWAY_SUBSCRIBES_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(200),
+  GATEWAY_ACKS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(100),
+  GATEWAY_ACK_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   PUBLIC_API_URL: z.url().optional(),
   CORS_ORIGINS: z.string().default('*'),
   BODY_LIMIT_BYTES: z.coerce
@@ -143,6 +147,14 @@ export interface Config {
     pongTimeoutMs: number;
     /** Presence and online leases: how soon a dead node's members disappear. */
     leaseMs: number;
+    /** A socket re-subscribing to its user channel within this time is replayed only what is new. */
+    replayRepeatMs: number;
+    /** Subscribe and unsubscribe frames per socket per second (4301 past it). */
+    subscribesPerSecond: number;
+    /** Acknowledgements (and other custom events) per socket per second (4301 past it). */
+    acksPerSecond: number;
+    /** Acknowledgements a process holds while Redis accepts them; past it the sender gets 4301. */
+    ackQueue: number;
   };
   shutdownTimeoutMs: number;
   secrets: { encryptionKey: Buffer; apiKeyPepper: string; jwtSecret: string };
@@ -222,6 +234,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       activityTimeoutSec: e.GATEWAY_ACTIVITY_TIMEOUT_SEC,
       pongTimeoutMs: e.GATEWAY_PONG_TIMEOUT_MS,
       leaseMs: e.GATEWAY_LEASE_MS,
+      replayRepeatMs: e.GATEWAY_REPLAY_REPEAT_MS,
+      subscribesPerSecond: e.GATEWAY_SUBSCRIBES_PER_SECOND,
+      acksPerSecond: e.GATEWAY_ACKS_PER_SECOND,
+      ackQueue: e.GATEWAY_ACK_QUEUE,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     secrets: {

@@ -38,6 +38,12 @@ export function createMetrics() {
       labelNames: ['project', 'outcome'] as const,
       registers,
     }),
+    receiptChanges: new Counter({
+      name: 'tocsin_receipt_changes_total',
+      help: 'Socket acknowledgements and replays written from the receipt streams, by outcome (processed, failed, dead_lettered)',
+      labelNames: ['project', 'outcome'] as const,
+      registers,
+    }),
     eventsSuppressed: new Counter({
       name: 'tocsin_events_suppressed_total',
       help: 'Rule matches suppressed by the sliding window',

@@ -57,11 +57,22 @@ export function redisKeys(prefix: string) {
     prefix,
     projectStream: (projectId: string) => `${prefix}${projectId}:events`,
     projectKey: (projectId: string, ...parts: string[]) => [`${prefix}${projectId}`, ...parts].join(':'),
+    /**
+     * A project's key under a `{projectId}` hash tag: every such key of one project lands in one
+     * Redis Cluster slot, so one script may touch several (newer keys use it).
+     */
+    tagged: (projectId: string, ...parts: string[]) => [`${prefix}{${projectId}}`, ...parts].join(':'),
+    /** A project's gateway app as last loaded from MySQL (served while MySQL is away). */
+    appCopy: (projectId: string) => `${prefix}{${projectId}}:gateway-app`,
+    /** Gateway key / app id → project id, for the copies. */
+    appCopyIndex: () => `${prefix}system:gateway-apps`,
     busChannel: (shard: number) => `${prefix}bus:${shard}`,
     system: (...parts: string[]) => [`${prefix}system`, ...parts].join(':'),
     /** Set of project ids that have an event stream: what the consumers read. */
     activeStreams: () => `${prefix}system:streams`,
     deadLetterStream: (projectId: string) => `${prefix}${projectId}:events:dead`,
+    /** Set of project ids that have a receipt stream (socket acknowledgements, replays). */
+    receiptStreams: () => `${prefix}system:receipt-streams`,
     /** Bumped on every rule change; caches compare it to self-heal after a missed bus message. */
     rulesVersion: (projectId: string) => `${prefix}${projectId}:rules:version`,
     /** Idempotency key → first event id (24 h); the key part is a hash of the client's key. */

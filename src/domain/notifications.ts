@@ -8,6 +8,7 @@ import { acknowledgeAlertOfNotification } from './alerting/alerts.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import type { Principal } from './principal.js';
 import { soundUrl } from './sounds.js';
+import { forgetReplay } from './replay.js';
 import { decrementUnread } from './unread.js';
 
 export const withNotification = {
@@ -117,7 +118,7 @@ async function markRead(deps: DomainDeps, projectId: string, row: InboxRow, now:
     data: { readAt: now },
   });
   if (count === 1) {
-    await decrementUnread(deps, projectId, row.userId);
+    await decrementUnread(deps, projectId, [row.userId]);
     return { ...row, readAt: now };
   }
   return reload(deps, projectId, row);
@@ -149,8 +150,86 @@ export async function acknowledgeNotification(
     });
     row = count === 1 ? { ...row, acknowledgedAt: now } : await reload(deps, projectId, row);
   }
+  await forgetReplay(deps, projectId, [{ userId, notificationId: id }]);
   await acknowledgeAlertOfNotification(deps, projectId, userId, row.notification);
   return inboxItem(deps, row);
+}
+
+export interface Acknowledgement {
+  userId: string;
+  notificationId: string;
+  /** When it was accepted: the receipt's acknowledgedAt (and readAt, if still unread). */
+  at: Date;
+}
+
+/**
+ * Acknowledgements accepted earlier (the receipt stream), in one transaction. Idempotent: a
+ * receipt already acknowledged keeps its first time; ids that are not the user's visible
+ * receipts change nothing. Acknowledging reads, and each read moves its user's counter once.
+ */
+export async function applyAcknowledgements(
+  deps: DomainDeps,
+  projectId: string,
+  acks: readonly Acknowledgement[],
+): Promise<number> {
+  if (acks.length === 0) return 0;
+  const db = deps.db.forProject(projectId);
+  const first = new Map<string, Acknowledgement>();
+  for (const ack of acks) {
+    const key = `${ack.userId}/${ack.notificationId}`;
+    if (!first.has(key) || first.get(key)!.at > ack.at) first.set(key, ack);
+  }
+  const found = await db.notificationReceipt.findMany({
+    where: {
+      hiddenAt: null,
+      OR: [...first.values()].map(({ userId, notificationId }) => ({ userId, notificationId })),
+    },
+    select: {
+      id: true,
+      userId: true,
+      notificationId: true,
+      readAt: true,
+      acknowledgedAt: true,
+      notification: { select: { alertId: true } },
+    },
+  });
+  const rows = found.filter((r) => !r.acknowledgedAt);
+  const unread = rows.filter((r) => !r.readAt);
+  const at = (row: (typeof rows)[number]) => first.get(`${row.userId}/${row.notificationId}`)!.at;
+  const counts = await db.$transaction([
+    ...unread.map((row) =>
+      db.notificationReceipt.updateMany({
+        where: { id: row.id, readAt: null, hiddenAt: null },
+        data: { readAt: at(row) },
+      }),
+    ),
+    ...rows.map((row) =>
+      db.notificationReceipt.updateMany({
+        where: { id: row.id, acknowledgedAt: null },
+        data: { acknowledgedAt: at(row) },
+      }),
+    ),
+  ]);
+  // Only the reads this transaction made move the counters (row locks make each one exclusive).
+  await decrementUnread(
+    deps,
+    projectId,
+    unread.filter((_, i) => counts[i]!.count === 1).map((r) => r.userId),
+  );
+  // Each alert taken as the REST ack takes it (escalation stops). Already-acknowledged receipts
+  // count too: a batch retried after its rows were written still reaches the alert (idempotent).
+  const alerts = new Map<string, string>();
+  for (const row of found) {
+    const alertId = row.notification.alertId;
+    if (alertId && !alerts.has(alertId)) alerts.set(alertId, row.userId);
+  }
+  for (const [alertId, userId] of alerts) {
+    await acknowledgeAlertOfNotification(deps, projectId, userId, { alertId }).catch((err: unknown) => {
+      // Gone or no longer the user's to take: nothing to retry.
+      if (!(err instanceof AppError)) throw err;
+    });
+  }
+  return counts.slice(unread.length).filter((c) => c.count === 1).length;
 }
 
 /** Hides the notification for this user only; other recipients keep theirs. */
@@ -160,9 +239,12 @@ export async function hideNotification(deps: DomainDeps, projectId: string, user
   const where = { notificationId: id, userId, hiddenAt: null };
   // Two exclusive conditional updates: only the one that hides an unread receipt moves the counter.
   const unread = await db.updateMany({ where: { ...where, readAt: null }, data: { hiddenAt: now } });
-  if (unread.count === 1) return decrementUnread(deps, projectId, userId);
-  const read = await db.updateMany({ where, data: { hiddenAt: now } });
-  if (read.count === 0) throw notFound('Notification');
+  if (unread.count === 1) await decrementUnread(deps, projectId, [userId]);
+  else {
+    const read = await db.updateMany({ where, data: { hiddenAt: now } });
+    if (read.count === 0) throw notFound('Notification');
+  }
+  await forgetReplay(deps, projectId, [{ userId, notificationId: id }]);
 }
 
 export const WEBVIEW_DATA_MAX_BYTES = 4096;

@@ -1,15 +1,18 @@
-// Resolves API keys and project ids to live projects on the hot path without a query per
-// request. Entries expire after a short TTL and are dropped at once on every node when the
-// bus says a project changed (key regenerated, disabled, deleted). While MySQL is away the last
-// answer keeps being served, so ingest with a known key goes on.
+// Resolves API keys and project ids to live projects, with their settings, on the hot path
+// without a query per request: the one cached read of a project's settings that rate limits,
+// delivery and rules share. Entries expire after a short TTL and are dropped at once on every
+// node when the bus says a project changed (key regenerated, disabled, deleted, settings). While
+// MySQL is away the last answer keeps being served, so ingest with a known key goes on.
 import type { Bus } from '../core/bus.js';
 import { keyedHash } from '../core/crypto.js';
 import type { Db } from '../core/db.js';
 import { createStaleCache } from '../core/stale-cache.js';
+import { readSettings, type ProjectSettings } from './settings.js';
 
 export interface ProjectEntry {
   id: string;
   active: boolean;
+  settings: ProjectSettings;
   /** Soft-deleted: nobody acts inside it any more, super admins included. */
   deleted: boolean;
 }
@@ -17,6 +20,8 @@ export interface ProjectEntry {
 export interface ProjectDirectory {
   byApiKey(apiKey: string): Promise<ProjectEntry | null>;
   byId(projectId: string): Promise<ProjectEntry | null>;
+  /** The project's settings (defaults for an unknown project). */
+  settings(projectId: string): Promise<ProjectSettings>;
   invalidate(projectId: string): void;
 }
 
@@ -40,14 +45,15 @@ export function createProjectDirectory(deps: {
     });
   const byHash = cacheOf();
   const byId = cacheOf();
-  const select = { id: true, status: true, deletedAt: true } as const;
+  const select = { id: true, status: true, deletedAt: true, settings: true } as const;
   const toEntry = (
-    row: { id: string; status: string; deletedAt: Date | null } | null,
+    row: { id: string; status: string; deletedAt: Date | null; settings: unknown } | null,
   ): ProjectEntry | null =>
     row
       ? {
           id: row.id,
           active: row.status === 'active' && row.deletedAt === null,
+          settings: readSettings(row.settings),
           deleted: row.deletedAt !== null,
         }
       : null;
@@ -63,6 +69,9 @@ export function createProjectDirectory(deps: {
       return byId.get(projectId, async () =>
         toEntry(await deps.db.system.project.findUnique({ where: { id: projectId }, select })),
       );
+    },
+    async settings(projectId) {
+      return (await directory.byId(projectId))?.settings ?? readSettings(undefined);
     },
     invalidate(projectId) {
       byId.delete(projectId);

@@ -5,6 +5,7 @@
 import type { ProjectDb } from '../core/db.js';
 import type { DomainDeps } from './deps.js';
 import { readSettings } from './settings.js';
+import { forgetReplay } from './replay.js';
 import { dropUnreadCounters } from './unread.js';
 
 export const RETENTION_BATCH = 500;
@@ -20,14 +21,14 @@ export interface RetentionReport {
 
 type Table = 'notificationReceipt' | 'notification' | 'event' | 'auditLog';
 
-type Deleted = { id: string; userId?: string };
+type Deleted = { id: string; userId?: string; notificationId?: string };
 
 interface Target {
   table: Table;
   report: keyof Omit<RetentionReport, 'projectId' | 'dryRun'>;
   where: Record<string, unknown>;
   /** Columns read besides the id, for `afterBatch`. */
-  select?: { userId: true };
+  select?: { userId: true; notificationId: true };
   /** Runs after each deleted batch, with its rows. */
   afterBatch?: (rows: Deleted[]) => Promise<void>;
 }
@@ -94,13 +95,19 @@ export async function applyRetention(
       table: 'notificationReceipt',
       report: 'receipts',
       where: { notification: { createdAt: { lt: notificationsBefore } } },
-      select: { userId: true },
-      afterBatch: (rows) =>
-        dropUnreadCounters(
+      select: { userId: true, notificationId: true },
+      afterBatch: async (rows) => {
+        await dropUnreadCounters(
           deps,
           projectId,
           rows.map((r) => r.userId!),
-        ),
+        );
+        await forgetReplay(
+          deps,
+          projectId,
+          rows.map((r) => ({ userId: r.userId!, notificationId: r.notificationId! })),
+        );
+      },
     },
     { table: 'notification', report: 'notifications', where: { createdAt: { lt: notificationsBefore } } },
     { table: 'event', report: 'events', where: { receivedAt: { lt: daysAgo(retention.eventsDays, now) } } },

@@ -56,9 +56,9 @@ async function adjustAll(deps: UnreadDeps, projectId: string, userIds: readonly 
 export const incrementUnread = (deps: UnreadDeps, projectId: string, userIds: readonly string[]) =>
   adjustAll(deps, projectId, userIds, 1);
 
-/** After this user's receipt left the unread state, by an UPDATE of this caller. */
-export const decrementUnread = (deps: UnreadDeps, projectId: string, userId: string) =>
-  adjustAll(deps, projectId, [userId], -1);
+/** After these users' receipts left the unread state, by UPDATEs of this caller (one each). */
+export const decrementUnread = (deps: UnreadDeps, projectId: string, userIds: readonly string[]) =>
+  adjustAll(deps, projectId, userIds, -1);
 
 /** After receipts were deleted (retention): the next read recounts these users from MySQL. */
 export async function dropUnreadCounters(deps: UnreadDeps, projectId: string, userIds: readonly string[]) {

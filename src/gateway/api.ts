@@ -7,7 +7,6 @@ import type { GatewayServices } from './server.js';
 import { createAppDirectory, type AppDirectory } from './apps.js';
 import { createChannels } from './channels.js';
 import { ONLINE, createPresence } from './presence.js';
-import { userChannel } from './protocol.js';
 
 export interface TriggerEvent {
   channels: string[];
@@ -29,8 +28,16 @@ export interface GatewayApi {
   trigger(projectId: string, events: TriggerEvent[]): Promise<void>;
   /** Sends `event` on the user's channel `private-user-{userId}`, wherever their sockets are. */
   deliverToUser(projectId: string, userId: string, event: string, data: string): Promise<void>;
+  /** The same for several users, each with its data: one bus message. */
+  deliverToUsers(
+    projectId: string,
+    event: string,
+    deliveries: Array<{ userId: string; data: string }>,
+  ): Promise<void>;
   /** Whether the user has a socket on any gateway node (signed in or on their user channel). */
   isUserOnline(projectId: string, userId: string): Promise<boolean>;
+  /** Which of these users are online, in one Redis call. */
+  onlineAmong(projectId: string, userIds: readonly string[]): Promise<Set<string>>;
   onlineUsers(projectId: string): Promise<string[]>;
   /** Occupied channels (optionally by name prefix) with their subscription counts. */
   channels(projectId: string, prefix?: string): Promise<Map<string, number>>;
@@ -47,6 +54,8 @@ export function createGatewayApi(deps: GatewayServices): GatewayApi {
   const channels = createChannels({ redis, keys, nodeId });
   const apps = createAppDirectory({
     db: deps.db,
+    redis,
+    keys,
     bus,
     encryptionKey: deps.config.secrets.encryptionKey,
     log: deps.log,
@@ -69,12 +78,17 @@ export function createGatewayApi(deps: GatewayServices): GatewayApi {
     );
   };
 
+  const deliverToUsers: GatewayApi['deliverToUsers'] = async (projectId, event, deliveries) => {
+    if (deliveries.length) await bus.publish({ type: 'gateway.deliver', projectId, event, deliveries });
+  };
+
   return {
     apps,
     trigger,
-    deliverToUser: (projectId, userId, event, data) =>
-      trigger(projectId, [{ channels: [userChannel(userId)], name: event, data }]),
+    deliverToUsers,
+    deliverToUser: (projectId, userId, event, data) => deliverToUsers(projectId, event, [{ userId, data }]),
     isUserOnline: (projectId, userId) => presence.isPresent(projectId, ONLINE, userId),
+    onlineAmong: (projectId, userIds) => presence.presentAmong(projectId, ONLINE, userIds),
     onlineUsers: (projectId) => presence.userIds(projectId, ONLINE),
     async channels(projectId, prefix = '') {
       const all = await channels.occupied(projectId);

@@ -1,11 +1,15 @@
 // Pusher "apps" are projects: resolved by key (sockets) or app id (HTTP API) from an in-memory
 // cache, so connecting never queries MySQL once a project is warm. `project.changed` on the bus
 // drops a project's entries on every node and tells listeners (the gateway closes the sockets
-// of a project that was disabled or deleted).
+// of a project that was disabled or deleted). Every load from MySQL leaves a copy in Redis
+// (secret still encrypted) that later loads read first, so connecting needs no MySQL; a project
+// change deletes it.
 import type { Bus } from '../core/bus.js';
 import { decryptSecret } from '../core/crypto.js';
 import type { Db } from '../core/db.js';
 import type { Logger } from '../core/log.js';
+import type { RedisKeys } from '../core/redis.js';
+import type { Redis } from 'ioredis';
 import { readSettings, type ProjectSettings } from '../domain/settings.js';
 
 export interface GatewayApp {
@@ -33,18 +37,80 @@ const MAX_ENTRIES = 10_000;
 
 type Entry = { app: Promise<GatewayApp | undefined>; expires: number };
 
+/** What the Redis copy holds of a project row. */
+interface AppRow {
+  id: string;
+  gatewayAppId: string;
+  gatewayKey: string;
+  gatewaySecretEnc: string;
+  status: string;
+  settings: unknown;
+}
+
+/**
+ * How long a copy lives: how long a gateway admits a project's clients with MySQL away, and how
+ * long a change whose deletion of the copy failed (Redis away at that moment) can go unseen.
+ */
+const COPY_TTL_SECONDS = 3600;
+
+type Where = { gatewayKey: string } | { gatewayAppId: string } | { id: string };
+
 export function createAppDirectory(deps: {
   db: Db;
+  redis: Redis;
+  keys: RedisKeys;
   bus: Bus;
   encryptionKey: Buffer;
   log: Logger;
 }): AppDirectory {
-  const { db, encryptionKey, log } = deps;
+  const { db, redis, keys, encryptionKey, log } = deps;
   const cache = new Map<string, Entry>();
   const listeners = new Set<(projectId: string, app: GatewayApp | undefined) => void>();
+  const indexField = (where: Where) =>
+    'gatewayKey' in where
+      ? `key:${where.gatewayKey}`
+      : 'gatewayAppId' in where
+        ? `id:${where.gatewayAppId}`
+        : undefined;
 
-  const load = async (where: { gatewayKey: string } | { gatewayAppId: string } | { id: string }) => {
-    const row = await db.system.project.findFirst({ where: { ...where, deletedAt: null } });
+  const keepCopy = async (row: AppRow) => {
+    await redis
+      .multi()
+      .set(keys.appCopy(row.id), JSON.stringify(row), 'EX', COPY_TTL_SECONDS)
+      .hset(keys.appCopyIndex(), `key:${row.gatewayKey}`, row.id, `id:${row.gatewayAppId}`, row.id)
+      .exec();
+  };
+
+  /** The copy a load from MySQL left, when it still matches what was asked for. */
+  const fromCopy = async (where: Where): Promise<AppRow | null> => {
+    const field = indexField(where);
+    const projectId = field ? await redis.hget(keys.appCopyIndex(), field) : (where as { id: string }).id;
+    const raw = projectId ? await redis.get(keys.appCopy(projectId)) : null;
+    if (!raw) return null;
+    const row = JSON.parse(raw) as AppRow;
+    const matches =
+      'gatewayKey' in where
+        ? row.gatewayKey === where.gatewayKey
+        : 'gatewayAppId' in where
+          ? row.gatewayAppId === where.gatewayAppId
+          : true;
+    return matches ? row : null;
+  };
+
+  // The copy first: a project change deletes it, so it is current, and connecting then needs no
+  // MySQL at all. A miss reads MySQL and leaves a copy.
+  const load = async (where: Where) => {
+    let row = await fromCopy(where).catch((err: Error) => {
+      log.warn({ err: err.message }, 'Could not read an app copy from Redis');
+      return null;
+    });
+    if (!row) {
+      row = await db.system.project.findFirst({ where: { ...where, deletedAt: null } });
+      if (row)
+        await keepCopy(row).catch((err: Error) =>
+          log.warn({ err: err.message }, 'Could not copy an app to Redis'),
+        );
+    }
     if (!row) return undefined;
     const app: GatewayApp = {
       projectId: row.id,
@@ -77,6 +143,8 @@ export function createAppDirectory(deps: {
   };
 
   const off = deps.bus.on('project.changed', ({ projectId }) => {
+    // Again here: a load that read MySQL just before the change may have copied the old row.
+    redis.del(keys.appCopy(projectId)).catch(() => undefined);
     // Drop the project's entries and every miss (a miss may be a project created just now).
     for (const [cacheKey, entry] of cache) {
       void entry.app.then(

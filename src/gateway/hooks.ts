@@ -19,18 +19,22 @@ export interface GatewayHooks {
   /**
    * A socket subscribed to its user channel (`private-user-{id}`); the events resolved are sent
    * to it on that channel right after `subscription_succeeded` (replay of missed notifications).
+   * `since` is the `readAt` of this socket's previous replay (0: none): only what came after it.
    */
   userChannelSubscribed?(
     projectId: string,
     userId: string,
-    socketId: string,
-  ): Promise<Array<{ event: string; data: string }>>;
-  /** A non-protocol event from a client (e.g. `tocsin:ack`); return false to reject it as unknown. */
+    since: number,
+  ): Promise<{ events: Array<{ event: string; data: string }>; readAt: number }>;
+  /**
+   * A non-protocol event from a client (e.g. `tocsin:ack`): `unknown` rejects it, `overloaded`
+   * closes the socket with 4301 (back off and reconnect).
+   */
   customEvent?(
     projectId: string,
     socketId: string,
     userId: string | undefined,
     event: string,
     data: unknown,
-  ): boolean;
+  ): 'accepted' | 'unknown' | 'overloaded';
 }

@@ -19,8 +19,30 @@ export interface SocketState {
   counted: boolean;
   lastSeen: number;
   pingSentAt: number;
-  eventWindowStart: number;
-  eventsInWindow: number;
+  /** Frames per second, each kind against its limit (4301 past it). */
+  clientEvents: RateWindow;
+  subscriptions: RateWindow;
+  customEvents: RateWindow;
+  /** This socket's last replay: re-subscribing within GATEWAY_REPLAY_REPEAT_MS sends only what is new. */
+  replay?: { at: number; readAt: number };
+}
+
+/** Frames counted in the current one-second window. */
+export interface RateWindow {
+  start: number;
+  count: number;
+}
+
+/** Starts with the first frame counted, so a burst is judged within one window. */
+export const rateWindow = (): RateWindow => ({ start: 0, count: 0 });
+
+/** Counts one frame; true when it is over `perSecond`. */
+export function overRate(window: RateWindow, perSecond: number, now: number): boolean {
+  if (now - window.start >= 1000) {
+    window.start = now;
+    window.count = 0;
+  }
+  return ++window.count > perSecond;
 }
 
 export type Socket = WebSocket<SocketState>;

@@ -33,6 +33,8 @@ export interface Presence {
   userIds(projectId: string, group: string): Promise<string[]>;
   count(projectId: string, group: string): Promise<number>;
   isPresent(projectId: string, group: string, userId: string): Promise<boolean>;
+  /** Which of these users are present, in one round trip. */
+  presentAmong(projectId: string, group: string, userIds: readonly string[]): Promise<Set<string>>;
   /** Removes every connection a (dead) node held in a project; returns the users that left. */
   reap(projectId: string, nodeId: string): Promise<Array<{ group: string; userId: string }>>;
 }
@@ -112,6 +114,11 @@ export function createPresence(deps: { redis: Redis; keys: RedisKeys; nodeId: ()
     count: (projectId, group) => redis.hlen(usersKey(projectId, group)),
     async isPresent(projectId, group, userId) {
       return (await redis.hexists(usersKey(projectId, group), userId)) === 1;
+    },
+    async presentAmong(projectId, group, userIds) {
+      if (userIds.length === 0) return new Set();
+      const counts = await redis.hmget(usersKey(projectId, group), ...userIds);
+      return new Set(userIds.filter((_, i) => counts[i] !== null));
     },
     async reap(projectId, nodeId) {
       const fields = await redis.hkeys(indexKey(projectId, nodeId));

@@ -16,7 +16,8 @@ export const CLOSE = {
   // a frame over LIMITS.hardFrameBytes closes with it, which Pusher clients do not retry unchanged.
   badMessage: 4300,
   frameTooLarge: 4300,
-  clientEventRateLimit: 4301,
+  /** Too many frames of one kind (client events, subscriptions, acknowledgements): back off. */
+  rateLimited: 4301,
 } as const;
 
 export const PROTOCOL_VERSION = 7;

@@ -8,7 +8,7 @@ import type { DomainDeps } from '../domain/deps.js';
 import { createAppDirectory, type GatewayApp } from './apps.js';
 import { createChannels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
-import { createLocalSockets, type Socket, type SocketState } from './local.js';
+import { createLocalSockets, rateWindow, type Socket, type SocketState } from './local.js';
 import { metricsHandler } from './metrics.js';
 import { createNodeRegistry } from './nodes.js';
 import { ONLINE, createPresence } from './presence.js';
@@ -19,6 +19,7 @@ import {
   PONG_TIMEOUT_MS,
   PROTOCOL_VERSION,
   encode,
+  userChannel,
   encodeError,
 } from './protocol.js';
 import { createConnectionQuota } from './quota.js';
@@ -64,8 +65,9 @@ function initialState(app: GatewayApp | undefined, refusal?: SocketState['refusa
     counted: false,
     lastSeen: now,
     pingSentAt: 0,
-    eventWindowStart: now,
-    eventsInWindow: 0,
+    clientEvents: rateWindow(),
+    subscriptions: rateWindow(),
+    customEvents: rateWindow(),
   };
 }
 
@@ -79,6 +81,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const local = createLocalSockets(uws, services.metrics);
   const apps = createAppDirectory({
     db: services.db,
+    redis,
+    keys,
     bus,
     encryptionKey: services.config.secrets.encryptionKey,
     log,
@@ -127,6 +131,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     local,
     hooks,
     activityTimeoutSec,
+    limits: services.config.gateway,
     metrics: services.metrics,
   });
 
@@ -134,6 +139,12 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     bus.on('gateway.publish', (m) =>
       local.publish(m.projectId, m.channel, encode(m.event, m.data, m.channel, m.userId), m.excludeSocketId),
     ),
+    bus.on('gateway.deliver', ({ projectId, event, deliveries }) => {
+      for (const { userId, data } of deliveries) {
+        const channel = userChannel(userId);
+        local.publish(projectId, channel, encode(event, data, channel));
+      }
+    }),
     bus.on('gateway.terminate', ({ projectId, userId, socketIds = [], reconnect }) => {
       const signed = new Set(socketIds);
       for (const ws of local.ofProject(projectId)) {

@@ -3,11 +3,12 @@
 // channel counts, connection quota) and events to other sockets go through the bus, so every
 // node delivers them to its own subscribers exactly once.
 import type { Bus } from '../core/bus.js';
+import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Channels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
-import { topicOf, type LocalSockets, type Socket, type SocketState } from './local.js';
+import { overRate, topicOf, type LocalSockets, type Socket, type SocketState } from './local.js';
 import type { NodeRegistry } from './nodes.js';
 import { ONLINE, type Presence } from './presence.js';
 import {
@@ -37,6 +38,7 @@ export interface SessionDeps {
   local: LocalSockets;
   hooks: GatewayHooks;
   activityTimeoutSec: number;
+  limits: Pick<Config['gateway'], 'replayRepeatMs' | 'subscribesPerSecond' | 'acksPerSecond'>;
   metrics: Pick<Metrics, 'gatewayConnections' | 'gatewaySubscriptions' | 'gatewayMessages'>;
 }
 
@@ -47,7 +49,7 @@ export interface Session {
 }
 
 export function createSession(deps: SessionDeps): Session {
-  const { bus, log, presence, channels, quota, local, hooks, metrics } = deps;
+  const { bus, log, presence, channels, quota, local, hooks, metrics, limits } = deps;
 
   /** Sends when the socket is still open; corked, since this may run after an await. */
   const send = (ws: Socket, frame: string): void => {
@@ -59,6 +61,12 @@ export function createSession(deps: SessionDeps): Session {
 
   const fail = (ws: Socket, message: string, code: number = CLOSE.badMessage, channel?: string) =>
     send(ws, encodeError(code, message, channel));
+
+  /** Closes with 4301: Pusher clients back off before they reconnect. */
+  const rateLimited = (ws: Socket, message: string) => {
+    send(ws, encodeError(CLOSE.rateLimited, message));
+    ws.end(CLOSE.rateLimited, message);
+  };
 
   /** Shared-state writes are ordered per connection by ioredis; a failure is logged, not fatal. */
   const background = (work: Promise<unknown>, what: string) =>
@@ -200,9 +208,14 @@ export function createSession(deps: SessionDeps): Session {
     });
   }
 
+  /** A socket re-subscribing soon after its last replay gets only what came after it. */
   async function replay(ws: Socket, state: SocketState, channel: string) {
     if (!hooks.userChannelSubscribed) return;
-    const events = await hooks.userChannelSubscribed(state.app!.projectId, state.userId!, state.socketId);
+    const now = Date.now();
+    const since = state.replay && now - state.replay.at < limits.replayRepeatMs ? state.replay.readAt : 0;
+    const { events, readAt } = await hooks.userChannelSubscribed(state.app!.projectId, state.userId!, since);
+    if (since === 0) state.replay = { at: now, readAt };
+    else state.replay!.readAt = readAt;
     for (const { event, data } of events) send(ws, encode(event, data, channel));
   }
 
@@ -240,14 +253,8 @@ export function createSession(deps: SessionDeps): Session {
         channel,
       );
     }
-    const now = Date.now();
-    if (now - state.eventWindowStart >= 1000) {
-      state.eventWindowStart = now;
-      state.eventsInWindow = 0;
-    }
-    if (++state.eventsInWindow > app.settings.clientEventsPerSecond) {
-      send(ws, encodeError(CLOSE.clientEventRateLimit, 'Client event rate limit exceeded'));
-      return ws.end(CLOSE.clientEventRateLimit, 'Client event rate limit exceeded');
+    if (overRate(state.clientEvents, app.settings.clientEventsPerSecond, Date.now())) {
+      return rateLimited(ws, 'Client event rate limit exceeded');
     }
     const data = typeof message.data === 'string' ? message.data : JSON.stringify(message.data ?? null);
     if (Buffer.byteLength(data) > LIMITS.dataBytes || event.length > LIMITS.eventNameLength) {
@@ -265,18 +272,36 @@ export function createSession(deps: SessionDeps): Session {
       case 'pusher:pong':
         return;
       case 'pusher:subscribe':
-        return background(subscribe(ws, state, message.data), 'subscribe');
-      case 'pusher:unsubscribe': {
-        const channel = dataObject(message.data)?.channel;
-        return typeof channel === 'string' ? dropChannel(ws, state, channel) : undefined;
-      }
+      case 'pusher:unsubscribe':
+        if (overRate(state.subscriptions, limits.subscribesPerSecond, Date.now())) {
+          return rateLimited(ws, `At most ${limits.subscribesPerSecond} subscribe/unsubscribe per second`);
+        }
+        if (message.event === 'pusher:subscribe')
+          return background(subscribe(ws, state, message.data), 'subscribe');
+        return unsubscribe(ws, state, message.data);
       case 'pusher:signin':
         return signin(ws, state, message.data);
     }
     if (message.event.startsWith('client-')) return clientEvent(ws, state, message);
+    if (overRate(state.customEvents, limits.acksPerSecond, Date.now())) {
+      return rateLimited(ws, `At most ${limits.acksPerSecond} acknowledgements per second`);
+    }
     const app = state.app!;
-    if (hooks.customEvent?.(app.projectId, state.socketId, state.userId, message.event, message.data)) return;
+    const outcome = hooks.customEvent?.(
+      app.projectId,
+      state.socketId,
+      state.userId,
+      message.event,
+      message.data,
+    );
+    if (outcome === 'accepted') return;
+    if (outcome === 'overloaded') return rateLimited(ws, 'Too many acknowledgements waiting; retry later');
     fail(ws, `Unknown event ${JSON.stringify(message.event.slice(0, LIMITS.eventNameLength))}`);
+  }
+
+  function unsubscribe(ws: Socket, state: SocketState, data: unknown) {
+    const channel = dataObject(data)?.channel;
+    if (typeof channel === 'string') dropChannel(ws, state, channel);
   }
 
   return {

@@ -1,11 +1,11 @@
-// The stream consumer: one consumer group over every project's event stream (the registry of
-// streams is a Redis set that ingest adds to). It reads many streams per XREADGROUP, hands each
+// The stream consumer: one consumer group over every project's stream of one kind (events;
+// receipt changes), found through a registry (a Redis set of project ids the producers add to). It reads many streams per XREADGROUP, hands each
 // project's entries to the pipeline, and acknowledges what was stored. At-least-once: an entry
 // is acknowledged only after its rows are committed; entries left pending by a dead consumer are
 // taken over once idle (XAUTOCLAIM); an entry that failed `maxAttempts` deliveries goes to the
 // project's dead-letter stream. Streams are trimmed only below the oldest pending entry.
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { randomBase62 } from '../core/crypto.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -14,6 +14,29 @@ import { entryIdentity } from '../domain/events.js';
 import type { EntryResult, StreamEntry } from './pipeline.js';
 
 export const CONSUMER_GROUP = 'tocsin';
+
+/** Which streams a consumer reads. */
+export interface StreamSource {
+  /** The set of project ids that have such a stream. */
+  registry: string;
+  stream(projectId: string): string;
+  deadLetter(projectId: string): string;
+  /** Added to the transaction that acknowledges entries done (e.g. clearing marks). */
+  settle?(tx: ChainableCommander, projectId: string, done: readonly StreamEntry[]): void;
+}
+
+/** The event streams ingest appends to; an event's `queued` mark goes with its entry. */
+export const eventStreams = (keys: RedisKeys): StreamSource => ({
+  registry: keys.activeStreams(),
+  stream: keys.projectStream,
+  deadLetter: keys.deadLetterStream,
+  settle(tx, projectId, done) {
+    for (const { fields } of done) {
+      const eventId = entryIdentity(fields).id;
+      if (eventId) tx.del(keys.queuedEvent(projectId, eventId));
+    }
+  },
+});
 
 export interface ConsumerOptions {
   maxAttempts: number;
@@ -32,9 +55,10 @@ export interface ConsumerDeps {
   redis: Redis;
   /** A dedicated connection: XREADGROUP BLOCK holds it. */
   reader: Redis;
-  keys: RedisKeys;
+  source: StreamSource;
   log: Logger;
-  metrics: Pick<Metrics, 'eventsProcessed'>;
+  /** Counts entries by outcome (processed, failed, dead_lettered). */
+  processed: Metrics['eventsProcessed'];
   process(
     projectId: string,
     entries: StreamEntry[],
@@ -46,8 +70,8 @@ export interface ConsumerDeps {
     entry: StreamEntry,
     failure: { error: Error; attempts: number; final: boolean },
   ): Promise<void>;
-  /** After the acknowledgement: these events are stored or dead-lettered. */
-  onSettled(projectId: string, eventIds: string[]): Promise<void>;
+  /** After the acknowledgement: these events are stored or dead-lettered (event streams only). */
+  onSettled?(projectId: string, eventIds: string[]): Promise<void>;
 }
 
 export interface Consumer {
@@ -62,7 +86,7 @@ const isBusyGroup = (err: unknown) => err instanceof Error && err.message.starts
 const isNoGroup = (err: unknown) => err instanceof Error && err.message.startsWith('NOGROUP');
 
 export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Consumer {
-  const { redis, reader, keys, log } = deps;
+  const { redis, reader, source, log } = deps;
   const name = options.name ?? `${hostname()}-${process.pid}-${randomBase62(6)}`;
   const batchSize = options.batchSize ?? 200;
   const blockMs = options.blockMs ?? 500;
@@ -75,9 +99,9 @@ export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Con
   let wake: (() => void) | undefined;
 
   async function streams(): Promise<string[]> {
-    const projectIds = await redis.smembers(keys.activeStreams());
-    for (const id of projectIds) projectOfStream.set(keys.projectStream(id), id);
-    const names = projectIds.map((id) => keys.projectStream(id));
+    const projectIds = await redis.smembers(source.registry);
+    for (const id of projectIds) projectOfStream.set(source.stream(id), id);
+    const names = projectIds.map((id) => source.stream(id));
     for (const stream of names.filter((s) => !grouped.has(s))) {
       // From the start of the stream: events queued before any consumer ran are not skipped.
       await redis.xgroup('CREATE', stream, CONSUMER_GROUP, '0', 'MKSTREAM').catch((err: unknown) => {
@@ -97,7 +121,7 @@ export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Con
       .map(([entryId, fields]) => ({ entryId, fields }));
     const results = entries.length ? await deps.process(projectId, entries, { redelivered }) : [];
     const processed = results.filter((r) => r.ok).map((r) => r.entryId);
-    deps.metrics.eventsProcessed.inc({ project: projectId, outcome: 'processed' }, processed.length);
+    deps.processed.inc({ project: projectId, outcome: 'processed' }, processed.length);
     const done = [...gone, ...processed];
     for (const result of results) {
       if (result.ok) continue;
@@ -106,16 +130,13 @@ export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Con
     }
     if (done.length === 0) return;
     const ack = redis.multi().xack(stream, CONSUMER_GROUP, ...done);
-    const settled: string[] = [];
-    for (const { entryId, fields } of entries) {
-      const eventId = entryIdentity(fields).id;
-      if (done.includes(entryId) && eventId) {
-        ack.del(keys.queuedEvent(projectId, eventId));
-        settled.push(eventId);
-      }
-    }
+    const settledEntries = entries.filter((e) => done.includes(e.entryId));
+    source.settle?.(ack, projectId, settledEntries);
     await ack.exec();
-    if (settled.length) {
+    const settled = deps.onSettled
+      ? settledEntries.flatMap(({ fields }) => entryIdentity(fields).id ?? [])
+      : [];
+    if (deps.onSettled && settled.length) {
       // Waiting ingest callers and the console's live view hear it; it is at most once (a waiting
       // caller that misses it finds the event settled at its deadline).
       await deps
@@ -131,7 +152,7 @@ export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Con
     >;
     const attempts = pending[0]?.[3] ?? options.maxAttempts;
     const final = attempts >= options.maxAttempts;
-    deps.metrics.eventsProcessed.inc({ project: projectId, outcome: final ? 'dead_lettered' : 'failed' });
+    deps.processed.inc({ project: projectId, outcome: final ? 'dead_lettered' : 'failed' });
     log.warn({ err: error, projectId, entryId: entry.entryId, attempts, final }, 'Event processing failed');
     await deps
       .recordFailure(projectId, entry, { error, attempts, final })
@@ -140,7 +161,7 @@ export function startConsumer(deps: ConsumerDeps, options: ConsumerOptions): Con
       );
     if (final) {
       await redis.xadd(
-        keys.deadLetterStream(projectId),
+        source.deadLetter(projectId),
         '*',
         ...entry.fields,
         'entryId',

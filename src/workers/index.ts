@@ -1,5 +1,6 @@
-// The worker role: the stream consumer, the suppression digests, the bucket monitor, the
-// retention job and the backlog gauges, started once the database is prepared. Closing stops
+// The worker role: the stream consumer, the receipt writer (gateway acks and replays), the
+// replay rebuilds, the suppression digests, the bucket monitor, the retention job and the
+// backlog gauges, started once the database is prepared. Closing stops
 // reading, lets the batch and the jobs in hand finish, then releases the connections.
 import { Queue } from 'bullmq';
 import { bullConnection, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
@@ -11,14 +12,18 @@ import { createRecipientIndex } from '../domain/recipients.js';
 import { incrementUnread } from '../domain/unread.js';
 import { startBacklogGauges } from './backlog.js';
 import { startBucketMonitor, type BucketMonitor } from './buckets.js';
-import { startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
+import { eventStreams, startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
 import { createDigestScheduler, startDigestWorker } from './digests.js';
 import { startEscalation, type Escalation } from './escalation.js';
 import { busDispatch, type Dispatch } from './notifications.js';
 import { recordFailure } from './failures.js';
 import { processEntries, type PipelineDeps } from './pipeline.js';
 import { createProjectRulesCache } from './project-rules.js';
+import { startReceiptWriter } from './receipt-changes.js';
+import { startReplayRebuilds } from './replay.js';
 import { startRetentionJob } from './retention.js';
+
+const REPLAY_REBUILD_INTERVAL_MS = 60_000;
 
 export interface Workers {
   consumer: Consumer;
@@ -73,9 +78,9 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
     {
       redis,
       reader,
-      keys,
+      source: eventStreams(keys),
       log,
-      metrics: deps.metrics,
+      processed: deps.metrics.eventsProcessed,
       process: (projectId, entries, options) => processEntries(pipeline, projectId, entries, options),
       recordFailure: (projectId, entry, failure) => recordFailure(deps, projectId, entry, failure),
       onSettled: (projectId, eventIds) => deps.bus.publish({ type: 'events.settled', projectId, eventIds }),
@@ -89,12 +94,14 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
   });
   const retention = startRetentionJob(deps, { ...bull, intervalMs: config.retention.intervalMs });
   const backlog = startBacklogGauges(deps);
+  const receipts = startReceiptWriter(deps, overrides);
+  const replays = startReplayRebuilds(deps, { intervalMs: REPLAY_REBUILD_INTERVAL_MS });
   return {
     consumer,
     bucketMonitor,
     escalation,
     async close() {
-      await consumer.close();
+      await Promise.all([consumer.close(), receipts.close(), replays.close()]);
       await escalation.close();
       await Promise.all([digestWorker.close(), bucketMonitor.close(), retention.close(), backlog.close()]);
       await digestQueue.close();

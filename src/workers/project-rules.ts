@@ -9,7 +9,6 @@ import { compileTemplate, type CompiledTemplate } from '../engine/template.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { opensAlert } from '../domain/alerting/rule-alert.js';
 import { loadActiveRules, type RuleView } from '../domain/rules.js';
-import { readSettings } from '../domain/settings.js';
 
 export interface PipelineRule extends RuleView {
   titleTemplate: CompiledTemplate;
@@ -44,14 +43,14 @@ function templateOf(source: string): CompiledTemplate {
 }
 
 export async function loadProjectRules(
-  deps: Pick<DomainDeps, 'db'>,
+  deps: Pick<DomainDeps, 'db' | 'projects'>,
   projectId: string,
 ): Promise<ProjectRules> {
-  const [rules, project] = await Promise.all([
+  const [rules, settings] = await Promise.all([
     loadActiveRules(deps, projectId),
-    deps.db.system.project.findUnique({ where: { id: projectId }, select: { settings: true } }),
+    deps.projects.settings(projectId),
   ]);
-  const defaults = readSettings(project?.settings).suppression;
+  const defaults = settings.suppression;
   const compiled = rules.map((rule) => ({
     ...rule,
     titleTemplate: templateOf(rule.title),
@@ -69,7 +68,7 @@ export async function loadProjectRules(
 
 /** Rebuilt after `rules.changed` (or a version check), and after `project.changed` (settings). */
 export function createProjectRulesCache(
-  deps: Pick<DomainDeps, 'db' | 'redis' | 'keys' | 'bus'>,
+  deps: Pick<DomainDeps, 'db' | 'projects' | 'redis' | 'keys' | 'bus'>,
   options = { checkEveryMs: 1_000 },
 ): VersionedCache<ProjectRules> {
   const cache = createVersionedCache<ProjectRules>({

@@ -9,6 +9,7 @@ import type { Prisma, ProjectDb } from '../../core/db.js';
 import { uuidv7 } from '../../core/ids.js';
 import { pageArgs, type DomainDeps, type Page } from '../deps.js';
 import { hasPermission, type Principal } from '../principal.js';
+import { forgetReplay } from '../replay.js';
 import { loadPolicy } from './policies.js';
 import { rescheduleAlert, scheduleAlert } from './timer.js';
 
@@ -196,6 +197,12 @@ async function settled(
   next: Date | null = null,
 ) {
   await rescheduleAlert(deps, projectId, alertId, next);
+  // Replay is served from Redis (no deliverableWhere there): drop what this change stopped.
+  const stopped = await deps.db.forProject(projectId).notificationReceipt.findMany({
+    where: { acknowledgedAt: null, notification: { alertId }, NOT: deliverableWhere },
+    select: { userId: true, notificationId: true },
+  });
+  await forgetReplay(deps, projectId, stopped);
   deps.audit.record({
     projectId,
     principal,

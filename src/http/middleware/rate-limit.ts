@@ -10,9 +10,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { UUID_PATTERN } from '../../core/ids.js';
-import { createStaleCache, type StaleCache } from '../../core/stale-cache.js';
 import type { DomainDeps } from '../../domain/deps.js';
-import { readSettings, type ProjectSettings } from '../../domain/settings.js';
+import type { ProjectSettings } from '../../domain/settings.js';
 import { verifyAccessToken } from '../../domain/tokens.js';
 import { sendError } from './errors.js';
 import type { AppEnv } from './request-context.js';
@@ -24,8 +23,6 @@ export const AUTH_PER_MINUTE = 300;
 
 /** Ingest requests (X-API-Key on /api/v1/events…) are limited by the ingest limiter, not by 'api'. */
 const INGEST_PATH = /^\/api\/v1\/events(\/|$)/;
-
-const SETTINGS_TTL_MS = 10_000;
 
 type Limits = ProjectSettings['rateLimits'];
 
@@ -43,11 +40,9 @@ interface Caller {
   viaApiKey: boolean;
 }
 
-/** Limiters and the settings cache, one set per Redis connection (i.e. per running hub). */
+/** Limiters, one set per Redis connection (i.e. per running hub). */
 interface State {
   limiters: Map<string, RateLimiterRedis>;
-  /** Limits per project; while MySQL is away the last ones keep counting (stale-while-error). */
-  settings: StaleCache<Limits>;
 }
 
 const states = new WeakMap<object, State>();
@@ -55,13 +50,8 @@ const states = new WeakMap<object, State>();
 function stateOf(deps: DomainDeps): State {
   let state = states.get(deps.redis);
   if (!state) {
-    const created: State = {
-      limiters: new Map(),
-      settings: createStaleCache({ ttlMs: SETTINGS_TTL_MS, retryMs: SETTINGS_TTL_MS, maxEntries: 10_000 }),
-    };
-    deps.bus.on('project.changed', (message) => created.settings.delete(message.projectId));
-    states.set(deps.redis, created);
-    state = created;
+    state = { limiters: new Map() };
+    states.set(deps.redis, state);
   }
   return state;
 }
@@ -87,15 +77,8 @@ function limiterFor(deps: DomainDeps, state: State, bucket: Bucket): RateLimiter
   return limiter;
 }
 
-function limitsOf(deps: DomainDeps, state: State, projectId: string): Promise<Limits> {
-  return state.settings.get(projectId, async () => {
-    const row = await deps.db.system.project.findUnique({
-      where: { id: projectId },
-      select: { settings: true },
-    });
-    return readSettings(row?.settings).rateLimits;
-  });
-}
+const limitsOf = async (deps: DomainDeps, projectId: string): Promise<Limits> =>
+  (await deps.projects.settings(projectId)).rateLimits;
 
 /**
  * Who is calling, for counting only: the principal when authentication already ran, otherwise
@@ -148,7 +131,7 @@ async function bucketsFor(
   const caller = await identify(deps, c);
   if (!caller.projectId) return [];
   if (kind === 'api' && caller.viaApiKey && INGEST_PATH.test(c.req.path)) return [];
-  const limits = await limitsOf(deps, state, caller.projectId);
+  const limits = await limitsOf(deps, caller.projectId);
   const key = (...parts: string[]) => deps.keys.projectKey(caller.projectId!, 'rl', ...parts);
   if (kind === 'ingest') {
     return [{ key: key('ingest'), points: limits.ingestPerSecond, durationSeconds: 1, scope: 'project' }];

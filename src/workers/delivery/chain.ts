@@ -5,26 +5,21 @@ import type { Queue } from 'bullmq';
 import type { GatewayApi } from '../../gateway/api.js';
 import { userChannel } from '../../gateway/protocol.js';
 import type { DomainDeps } from '../../domain/deps.js';
-import { readSettings } from '../../domain/settings.js';
+import { keepForReplay } from '../../domain/replay.js';
 import type { DeliveryProviders } from '../push/providers.js';
 import { loadDeliveries, NOTIFICATION_EVENT } from './content.js';
 import { enqueueAckTimeout, enqueuePush, type AckTimeoutJob, type DeliverJob } from './queue.js';
 import { countDelivered, markDelivered, recordAttempt } from './receipts.js';
 
 export interface ChainDeps extends DomainDeps {
-  gateway: Pick<GatewayApi, 'isUserOnline' | 'deliverToUser'>;
+  gateway: Pick<GatewayApi, 'onlineAmong' | 'deliverToUsers'>;
   providers: Pick<DeliveryProviders, 'triggerPusher'>;
   deliveryQueue: Queue;
   pushQueue: Queue;
 }
 
-async function projectSettings(deps: DomainDeps, projectId: string) {
-  const project = await deps.db.system.project.findUnique({
-    where: { id: projectId },
-    select: { settings: true },
-  });
-  return readSettings(project?.settings).delivery;
-}
+const projectSettings = async (deps: DomainDeps, projectId: string) =>
+  (await deps.projects.settings(projectId)).delivery;
 
 async function pushTo(deps: ChainDeps, job: DeliverJob, userIds: string[], maxAttempts: number) {
   await Promise.all(
@@ -46,22 +41,24 @@ export async function deliverNotification(deps: ChainDeps, job: DeliverJob): Pro
   // A retried job skips those already reached.
   const pending = [...deliveries].filter(([, d]) => !d.deliveredAt).map(([userId]) => userId);
   if (!pending.length) return;
+  // Kept before anyone is looked up online: a subscription racing this either is seen online
+  // below or finds the notification in its replay.
+  await keepForReplay(
+    deps,
+    projectId,
+    pending.map((userId) => ({ userId, ...deliveries.get(userId)! })).filter((d) => !d.acknowledgedAt),
+  );
 
   const live: string[] = [];
   const receivedAt = (userIds: string[]) => userIds.map((userId) => deliveries.get(userId)!.receivedAt);
   let rest = pending;
   if (settings.useGateway) {
-    const online = await Promise.all(rest.map((userId) => deps.gateway.isUserOnline(projectId, userId)));
-    const reached = rest.filter((_, i) => online[i]);
-    await Promise.all(
-      reached.map((userId) =>
-        deps.gateway.deliverToUser(
-          projectId,
-          userId,
-          NOTIFICATION_EVENT,
-          JSON.stringify(deliveries.get(userId)!.item),
-        ),
-      ),
+    const online = await deps.gateway.onlineAmong(projectId, rest);
+    const reached = rest.filter((userId) => online.has(userId));
+    await deps.gateway.deliverToUsers(
+      projectId,
+      NOTIFICATION_EVENT,
+      reached.map((userId) => ({ userId, data: JSON.stringify(deliveries.get(userId)!.item) })),
     );
     await markDelivered(db, notificationId, reached, 'gateway');
     countDelivered(deps.metrics, projectId, 'gateway', receivedAt(reached));

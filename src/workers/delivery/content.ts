@@ -32,6 +32,8 @@ export async function loadDeliveries(
     string,
     {
       item: InboxItem;
+      /** The sound's file, for a replay to sign its URL again. */
+      soundKey: string | undefined;
       eventType: string | null;
       /** When ingest accepted the event (none for digests): the start of the delivery latency. */
       receivedAt: Date | null;
@@ -42,6 +44,7 @@ export async function loadDeliveries(
   for (const row of rows) {
     items.set(row.userId, {
       item: await inboxItem(deps, row),
+      soundKey: row.notification.sound?.storageKey,
       eventType: row.notification.event?.type ?? null,
       receivedAt: row.notification.event?.receivedAt ?? null,
       deliveredAt: row.deliveredAt,

@@ -7,7 +7,6 @@ import type { DeliveryProviders } from '../push/providers.js';
 import { checkAcknowledged, deliverNotification, type ChainDeps } from './chain.js';
 import { pushToDevices } from './push.js';
 import { enqueueDelivery, JOB, type AckTimeoutJob, type DeliverJob, type PushJob } from './queue.js';
-import { readSettings } from '../../domain/settings.js';
 import type { Dispatch } from '../notifications.js';
 import { recordAttempt } from './receipts.js';
 
@@ -31,13 +30,9 @@ export function createDeliveryQueues(deps: Pick<DomainDeps, 'config' | 'keys' | 
 }
 
 /** The pipeline's hand-over: one `deliver` job per committed notification. */
-export function deliveryDispatch(deps: Pick<DomainDeps, 'db'>, queue: Queue): Dispatch {
+export function deliveryDispatch(deps: Pick<DomainDeps, 'projects'>, queue: Queue): Dispatch {
   return async (projectId, notifications) => {
-    const project = await deps.db.system.project.findUnique({
-      where: { id: projectId },
-      select: { settings: true },
-    });
-    const { maxAttempts } = readSettings(project?.settings).delivery;
+    const { maxAttempts } = (await deps.projects.settings(projectId)).delivery;
     await Promise.all(
       notifications.map((n) =>
         enqueueDelivery(

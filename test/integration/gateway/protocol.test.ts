@@ -324,11 +324,12 @@ describe('user channel and hook points', () => {
       hooks: {
         channelOccupied: (_, channel) => occupancy.push(`+${channel}`),
         channelVacated: (_, channel) => occupancy.push(`-${channel}`),
-        userChannelSubscribed: async (_, userId) => [
-          { event: 'notification', data: JSON.stringify({ userId }) },
-        ],
+        userChannelSubscribed: async (_, userId) => ({
+          events: [{ event: 'notification', data: JSON.stringify({ userId }) }],
+          readAt: 1,
+        }),
         customEvent: (_, __, userId, event, data) =>
-          event === 'tocsin:ack' && userId === 'u7' && data !== null,
+          event === 'tocsin:ack' && userId === 'u7' && data !== null ? 'accepted' : 'unknown',
       },
     });
     const api = createGatewayApi(hub.running.services);
