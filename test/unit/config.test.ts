@@ -22,6 +22,10 @@ describe('loadConfig', () => {
       activityTimeoutSec: 120,
       pongTimeoutMs: 30_000,
       leaseMs: 10_000,
+      replayRepeatMs: 60_000,
+      subscribesPerSecond: 200,
+      acksPerSecond: 100,
+      ackQueue: 10_000,
     });
     expect(config.secrets.encryptionKey).toHaveLength(32);
   });
