@@ -43,9 +43,11 @@ const CreateProject = projects.newProjectSchema
     description: z.string().max(5000).optional(),
     webhookUrl: WebhookUrl.optional(),
     settings: Settings.optional(),
-    admin: projects.newProjectSchema.shape.admin.openapi({
-      description: "The project's first admin. Without a password a one-time setup token is returned.",
-    }),
+    // describe(), not openapi(): the domain schema may be built before @hono/zod-openapi has
+    // extended zod (a script importing the domain first), and then has no openapi() method.
+    admin: projects.newProjectSchema.shape.admin.describe(
+      "The project's first admin. Without a password a one-time setup token is returned.",
+    ),
   })
   .openapi('CreateProject', {
     example: {
