@@ -2,10 +2,12 @@
 // without a query per request: the one cached read of a project's settings that rate limits,
 // delivery and rules share. Entries expire after a short TTL and are dropped at once on every
 // node when the bus says a project changed (key regenerated, disabled, deleted, settings). While
-// MySQL is away the last answer keeps being served, so ingest with a known key goes on.
+// MySQL is away the last answer keeps being served, so ingest with a known key goes on; a key
+// or id it has no answer for fails at once while the outage is fresh, instead of every lookup
+// (the rate limiter's, then the auth middleware's) waiting out the pool's acquire timeout.
 import type { Bus } from '../core/bus.js';
 import { keyedHash } from '../core/crypto.js';
-import type { Db } from '../core/db.js';
+import { isDatabaseUnavailable, type Db } from '../core/db.js';
 import { createStaleCache } from '../core/stale-cache.js';
 import { readSettings, type ProjectSettings } from './settings.js';
 
@@ -31,7 +33,7 @@ const RETRY_MS = 5_000;
 const MAX_ENTRIES = 10_000;
 
 export function createProjectDirectory(deps: {
-  db: Db;
+  db: { system: { project: Pick<Db['system']['project'], 'findUnique'> } };
   bus: Bus;
   pepper: string;
   now?: () => number;
@@ -43,6 +45,26 @@ export function createProjectDirectory(deps: {
       maxEntries: MAX_ENTRIES,
       now: deps.now,
     });
+  const now = deps.now ?? Date.now;
+  let outage: { error: unknown; until: number; probing?: boolean } | undefined;
+  /**
+   * Runs a lookup unless MySQL failed within RETRY_MS. After that one lookup probes while the
+   * others keep failing at once; an answer from MySQL ends the outage.
+   */
+  const query = async <T>(lookup: () => Promise<T>): Promise<T> => {
+    if (outage) {
+      if (outage.probing || outage.until > now()) throw outage.error;
+      outage.probing = true;
+    }
+    try {
+      const result = await lookup();
+      outage = undefined;
+      return result;
+    } catch (err) {
+      outage = isDatabaseUnavailable(err) ? { error: err, until: now() + RETRY_MS } : undefined;
+      throw err;
+    }
+  };
   const byHash = cacheOf();
   const byId = cacheOf();
   const select = { id: true, status: true, deletedAt: true, settings: true } as const;
@@ -62,12 +84,14 @@ export function createProjectDirectory(deps: {
     byApiKey(apiKey) {
       const hash = keyedHash(apiKey, deps.pepper);
       return byHash.get(hash, async () =>
-        toEntry(await deps.db.system.project.findUnique({ where: { apiKeyHash: hash }, select })),
+        toEntry(
+          await query(() => deps.db.system.project.findUnique({ where: { apiKeyHash: hash }, select })),
+        ),
       );
     },
     byId(projectId) {
       return byId.get(projectId, async () =>
-        toEntry(await deps.db.system.project.findUnique({ where: { id: projectId }, select })),
+        toEntry(await query(() => deps.db.system.project.findUnique({ where: { id: projectId }, select }))),
       );
     },
     async settings(projectId) {

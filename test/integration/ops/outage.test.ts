@@ -3,6 +3,7 @@
 // ingesting from the cache (also past its TTL: stale-while-error) and an unknown one gets 503.
 // Redis and MySQL are reached through proxies the test cuts; the shared servers stay up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '../../../src/core/db.js';
 import { createRedis } from '../../../src/core/redis.js';
 import { createProjectDirectory } from '../../../src/domain/project-directory.js';
 import {
@@ -95,5 +96,42 @@ describe('MySQL away', () => {
     } finally {
       await mysql.restore();
     }
+  });
+
+  it('fails lookups it cannot serve at once while the outage is fresh, and asks again after it', async () => {
+    let now = Date.now();
+    let lookups = 0;
+    const { project: projects } = hub.running.db.system;
+    const findUnique: typeof projects.findUnique = (args) => {
+      lookups += 1;
+      return projects.findUnique(args);
+    };
+    const directory = createProjectDirectory({
+      db: { system: { project: { findUnique } } },
+      bus: hub.running.services.bus,
+      pepper: hub.running.services.config.secrets.apiKeyPepper,
+      now: () => now,
+    });
+    await mysql.cut();
+    try {
+      const first = await directory.byApiKey('tk_first-unknown-key').catch((err: unknown) => err);
+      expect(isDatabaseUnavailable(first)).toBe(true);
+      expect(lookups).toBe(1);
+      // Another key, and a project id: refused with the same outage, without asking MySQL.
+      await expect(directory.byApiKey('tk_second-unknown-key')).rejects.toBe(first);
+      await expect(directory.byId(project.id)).rejects.toBe(first);
+      expect(lookups).toBe(1);
+      // Past the retry interval one lookup probes; while it waits, the others still fail at once.
+      now += 5_001;
+      const probe = directory.byApiKey('tk_probing-key').catch((err: unknown) => err);
+      await expect(directory.byApiKey('tk_during-the-probe')).rejects.toBe(first);
+      expect(isDatabaseUnavailable(await probe)).toBe(true);
+      expect(lookups).toBe(2);
+    } finally {
+      await mysql.restore();
+    }
+    now += 5_001; // MySQL is asked again, answers, and the outage is over
+    expect(await directory.byId(project.id)).toMatchObject({ id: project.id, active: true });
+    expect(lookups).toBe(3);
   });
 });
