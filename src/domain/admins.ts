@@ -1,6 +1,6 @@
 // Super administrators: created on first start from configuration, idempotently.
 import type { Config } from '../core/config.js';
-import type { Db } from '../core/db.js';
+import { isUniqueViolation, type Db } from '../core/db.js';
 import { generatePassword, hashPassword } from './passwords.js';
 
 export type SuperAdminBootstrap =
@@ -28,7 +28,7 @@ export async function ensureSuperAdmin(db: Db, config: Config): Promise<SuperAdm
     await db.system.admin.create({ data: { email, passwordHash, fullName: 'Super admin' } });
   } catch (err) {
     // Another process created it between our read and write: that is the idempotent outcome.
-    if ((err as { code?: string }).code === 'P2002') return { created: false };
+    if (isUniqueViolation(err)) return { created: false };
     throw err;
   }
   return { created: true, email, ...(generatedPassword ? { generatedPassword } : {}) };

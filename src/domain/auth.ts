@@ -21,6 +21,7 @@ import {
   revokeAccessTokensOf,
   type AccessClaims,
 } from './tokens.js';
+import { isUniqueViolation } from '../core/db.js';
 
 export interface ClientInfo {
   ip: string;
@@ -88,7 +89,7 @@ export async function register(
     });
     return user;
   } catch (err) {
-    if ((err as { code?: string }).code !== 'P2002') throw err;
+    if (!isUniqueViolation(err)) throw err;
     deps.audit.record({
       projectId,
       principal: anonymous(projectId),

@@ -4,7 +4,7 @@
 // ok → low, and only a balance back above the threshold re-arms it (low → ok). Every change
 // re-checks the bucket under its row lock, so concurrent balance updates cross exactly once.
 import { conflict, notFound } from '../core/errors.js';
-import { Prisma } from '../core/db.js';
+import { isUniqueViolation, Prisma } from '../core/db.js';
 import { uuidv7 } from '../core/ids.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import { appendEvents } from './events.js';
@@ -37,7 +37,6 @@ export type BucketView = ReturnType<typeof bucketView>;
 
 type BucketDeps = Pick<DomainDeps, 'db' | 'redis' | 'keys' | 'metrics'>;
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 const isMissing = (err: unknown) => (err as { code?: string }).code === 'P2025';
 
 /**

@@ -6,7 +6,7 @@ import { conflict, notFound } from '../core/errors.js';
 import { encryptSecret, keyedHash, randomBase62, randomToken } from '../core/crypto.js';
 import { uuidv7 } from '../core/ids.js';
 import { assertSafeOutboundUrl } from '../core/ssrf.js';
-import { Prisma } from '../core/db.js';
+import { isUniqueViolation, Prisma } from '../core/db.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import { assertStrongPassword, hashPassword } from './passwords.js';
 import { ADMIN_ROLE, BUILT_IN_ROLES } from './permissions.js';
@@ -48,7 +48,6 @@ function newApiKey(deps: DomainDeps) {
   };
 }
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 /** A new project's name, slug and first admin: checked alike by the REST API and the CLI. */
 export const newProjectSchema = z.object({

@@ -2,7 +2,7 @@
 // keeps every permission and cannot be deleted; built-in roles keep their names (code refers to
 // them). A role held by users or targeted by active rules cannot be deleted.
 import { AppError, badRequest, conflict, notFound } from '../core/errors.js';
-import type { Prisma, ProjectDb } from '../core/db.js';
+import { isUniqueViolation, type Prisma, type ProjectDb } from '../core/db.js';
 import { revokeAccessTokensOf } from './tokens.js';
 import { closeUserSockets } from './user-sockets.js';
 import type { DomainDeps } from './deps.js';
@@ -55,7 +55,6 @@ export function checkPermissions(values: readonly string[]): Permission[] {
   return PERMISSIONS.filter((p) => values.includes(p));
 }
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 const nameTaken = (name: string) =>
   conflict('role_exists', `A role named "${name}" already exists in this project`);
 

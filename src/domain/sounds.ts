@@ -5,6 +5,7 @@ import { uuidv7 } from '../core/ids.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import type { Principal } from './principal.js';
 import { detectSoundFormat } from './sound-format.js';
+import { isUniqueViolation } from '../core/db.js';
 
 type SoundRow = {
   id: string;
@@ -39,7 +40,6 @@ function cleanFileName(uploaded: string, extension: string): string {
   return base.replace(/^\.+/, '') || `sound.${extension}`;
 }
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 export interface SoundUpload {
   name: string;

@@ -3,7 +3,7 @@
 // its columns explicitly: password, setup-token and session hashes never leave this module.
 import { badRequest, conflict, notFound } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
-import type { Prisma, ProjectDb } from '../core/db.js';
+import { isUniqueViolation, type Prisma, type ProjectDb } from '../core/db.js';
 import { loadUserAccess } from './access.js';
 import { revokeUserSessions } from './auth.js';
 import { closeUserSockets } from './user-sockets.js';
@@ -46,7 +46,6 @@ const deviceSelect = {
   lastUsedAt: true,
 } as const satisfies Prisma.DeviceSelect;
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 async function findUser(db: ProjectDb, id: string): Promise<UserRow> {
   const row = await db.user.findUnique({ where: { id }, select: userSelect });

@@ -4,7 +4,7 @@
 // names the period (scheduling twice is a no-op) and the notification id travels in the job, so
 // a retried job never sends a second digest.
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Db } from '../core/db.js';
+import { isUniqueViolation, type Db } from '../core/db.js';
 import { uuidv7 } from '../core/ids.js';
 import type { Logger } from '../core/log.js';
 import { bullConnection, logQueueEvents, QUEUE_NAMES } from '../core/queues.js';
@@ -52,7 +52,6 @@ export interface DigestDeps {
   onReceipts?: (projectId: string, userIds: string[]) => Promise<void>;
 }
 
-const isDuplicate = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 /** Sends the digest of one period; returns how many matches it summed up (0: nothing sent). */
 export async function sendDigest(deps: DigestDeps, job: DigestJob): Promise<number> {
@@ -79,7 +78,7 @@ export async function sendDigest(deps: DigestDeps, job: DigestJob): Promise<numb
     await db.$transaction(notificationInserts(db, projectId, [draft]));
   } catch (err) {
     // A retry after a crash that followed the commit: the digest exists, announce it again.
-    if (!isDuplicate(err)) throw err;
+    if (!isUniqueViolation(err)) throw err;
     draft.userIds = (
       await db.notificationReceipt.findMany({ where: { notificationId: draft.id }, select: { userId: true } })
     ).map((r) => r.userId);

@@ -2,7 +2,7 @@
 // with the attempt count and the error while it will be retried, `failed` once dead-lettered.
 // The stored error is a classified, safe text: driver and Prisma messages carry file paths and
 // SQL, so they stay in the worker's log (with the entry id).
-import type { Db } from '../core/db.js';
+import { isUniqueViolation, type Db } from '../core/db.js';
 import { UUID_PATTERN } from '../core/ids.js';
 import { storableJson } from '../core/json-limits.js';
 import { decodeEntry, entryIdentity, type StreamEvent } from '../domain/events.js';
@@ -46,13 +46,12 @@ export async function recordFailure(
   // when another consumer, with its own maxAttempts, claimed the entry before its acknowledgement.
   const updated = await db.event.updateMany({ where: { id, status: 'received' }, data: state });
   if (updated.count > 0) return;
-  const isDuplicate = (err: unknown) => (err as { code?: string }).code === 'P2002';
   const create = (data: typeof columns) => db.event.create({ data: { ...data, ...state } });
   try {
     // What made the attempt fail may be the event itself (a payload MySQL refuses): then it is
     // shown with a storable copy of its payload rather than not at all.
     await create(columns).catch((err: unknown) => {
-      if (isDuplicate(err)) throw err;
+      if (isUniqueViolation(err)) throw err;
       return create({
         ...columns,
         type: columns.type.slice(0, 120),
@@ -60,6 +59,6 @@ export async function recordFailure(
       });
     });
   } catch (err) {
-    if (!isDuplicate(err)) throw err; // the row exists, final
+    if (!isUniqueViolation(err)) throw err; // the row exists, final
   }
 }

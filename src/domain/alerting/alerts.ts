@@ -5,7 +5,7 @@
 // exactly one of them wins. Each change is in the alert's timeline and the audit log.
 import { createHash } from 'node:crypto';
 import { forbidden, notFound } from '../../core/errors.js';
-import type { Prisma, ProjectDb } from '../../core/db.js';
+import { isUniqueViolation, type Prisma, type ProjectDb } from '../../core/db.js';
 import { uuidv7 } from '../../core/ids.js';
 import { pageArgs, type DomainDeps, type Page } from '../deps.js';
 import { hasPermission, type Principal } from '../principal.js';
@@ -70,7 +70,6 @@ export interface AlertMatch {
   body: string;
 }
 
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 /**
  * Applies the pipeline's alert matches, before the events are written: a redelivered event finds

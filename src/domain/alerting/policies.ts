@@ -2,7 +2,7 @@
 // times, then handed to an optional fallback policy. Saving checks every target belongs to the
 // project and that fallbacks never lead back to the policy (a cycle would page forever).
 import { badRequest, conflict, notFound } from '../../core/errors.js';
-import type { Prisma, ProjectDb } from '../../core/db.js';
+import { isUniqueViolation, type Prisma, type ProjectDb } from '../../core/db.js';
 import { uuidv7 } from '../../core/ids.js';
 import { pageArgs, type DomainDeps, type Page } from '../deps.js';
 import type { Principal } from '../principal.js';
@@ -138,7 +138,7 @@ export async function createPolicy(
 }
 
 const nameTaken = (name: string | undefined) => (err: unknown) => {
-  if ((err as { code?: string }).code === 'P2002')
+  if (isUniqueViolation(err))
     throw conflict('name_taken', `An escalation policy named "${name}" exists; choose another name`);
   throw err;
 };

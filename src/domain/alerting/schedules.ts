@@ -2,7 +2,7 @@
 // Reading a schedule reports its gaps (stretches with nobody on call) for the next two weeks, so
 // a hole is seen before an alert falls into it.
 import { badRequest, notFound, conflict } from '../../core/errors.js';
-import type { Prisma, ProjectDb } from '../../core/db.js';
+import { isUniqueViolation, type Prisma, type ProjectDb } from '../../core/db.js';
 import { uuidv7 } from '../../core/ids.js';
 import { pageArgs, type DomainDeps, type Page } from '../deps.js';
 import type { Principal } from '../principal.js';
@@ -68,7 +68,7 @@ async function checkUsers(db: ProjectDb, userIds: string[], field: string) {
 }
 
 const nameTaken = (name: string | undefined) => (err: unknown) => {
-  if ((err as { code?: string }).code === 'P2002')
+  if (isUniqueViolation(err))
     throw conflict('name_taken', `A schedule named "${name}" exists; choose another name`);
   throw err;
 };
