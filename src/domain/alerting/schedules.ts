@@ -14,6 +14,7 @@ import {
   type OnCallSchedule,
   type ScheduleLayer,
 } from './on-call.js';
+import { scheduleCalendar } from './ical.js';
 
 export const GAP_HORIZON_MS = 14 * 86_400_000;
 /** The longest window one read computes shifts for. */
@@ -284,6 +285,25 @@ export async function onCall(deps: DomainDeps, projectId: string, id: string, at
   const until = new Date(at.getTime() + hours * 3_600_000);
   const window = await loadWindow(db, row, at, until);
   return { at, ...onCallAt(window, at), shifts: shiftsBetween(window, at, until) };
+}
+
+/** The schedule's shifts over `days` from `from` as an iCalendar document, named after its people. */
+export async function calendarOf(deps: DomainDeps, projectId: string, id: string, from: Date, days: number) {
+  const db = deps.db.forProject(projectId);
+  const row = await findSchedule(db, id);
+  const until = new Date(from.getTime() + days * 86_400_000);
+  const shifts = shiftsBetween(await loadWindow(db, row, from, until), from, until);
+  const users = await db.user.findMany({
+    where: { id: { in: [...new Set(shifts.flatMap((s) => s.userIds))] } },
+    select: { id: true, fullName: true },
+  });
+  return scheduleCalendar({
+    scheduleId: row.id,
+    name: row.name,
+    shifts,
+    names: new Map(users.map((u) => [u.id, u.fullName])),
+    now: new Date(),
+  });
 }
 
 /** The users on call now in each of `scheduleIds` (deleted or unknown schedules give nobody). */

@@ -113,6 +113,17 @@ const OnCallSchema = z
   })
   .openapi('OnCall');
 
+const CalendarQuery = z.object({
+  from: z.coerce.date().optional().openapi({ description: 'ISO 8601 instant (default: now)' }),
+  days: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(90)
+    .default(28)
+    .openapi({ description: 'Shifts over this many days from `from` (1–90)' }),
+});
+
 const OverrideParams = z.object({
   id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }),
   overrideId: z.uuid().openapi({ param: { name: 'overrideId', in: 'path' } }),
@@ -190,6 +201,35 @@ export function scheduleRoutes(deps: DomainDeps) {
         await schedules.onCall(deps, projectOf(c), c.req.valid('param').id, at ?? new Date(), hours),
         200,
       );
+    },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/calendar.ics',
+      tags,
+      summary: 'The shifts as an iCalendar file',
+      description:
+        'One event per shift with someone on call (UTC times, stable UIDs: importing again updates ' +
+        'the events). Gaps have no event; `GET /schedules/{id}` lists them.',
+      security: security.bearerOrSuperAdmin,
+      middleware: [read] as const,
+      request: { params: IdParam, query: CalendarQuery },
+      responses: {
+        200: { description: 'iCalendar (RFC 5545)', content: { 'text/calendar': { schema: z.string() } } },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { from, days } = c.req.valid('query');
+      const calendar = await schedules.calendarOf(deps, projectOf(c), id, from ?? new Date(), days);
+      return c.body(calendar, 200, {
+        'Content-Type': 'text/calendar; charset=utf-8',
+        'Content-Disposition': `attachment; filename="on-call-${id}.ics"`,
+        'Cache-Control': 'no-store',
+      });
     },
   );
 

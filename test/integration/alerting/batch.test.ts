@@ -39,6 +39,7 @@ it('fires each of many due alerts once, in chunks, and retries a failed chunk al
   await db.alert.createMany({
     data: ids.map((id, i) => ({
       id,
+      projectId: project.id,
       policyId: policy.id,
       dedupKey: `batch-${i}`,
       openKey: id.replace(/-/g, '').padEnd(64, '0'),

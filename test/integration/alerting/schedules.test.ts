@@ -135,6 +135,81 @@ describe('schedules', () => {
     expectError(await post({ layers: [layer([stranger.id])] }), 400, 'unknown_user');
   });
 
+  it('exports its shifts as an iCalendar file: one event per shift, 23 h on the spring-forward day', async () => {
+    const [ann, bob] = [await person(hub, project), await person(hub, project)];
+    const created = await api(
+      hub,
+      'POST',
+      '/api/v1/schedules',
+      {
+        name: `Payments; night, ops-${Date.now()}`,
+        timeZone: 'Europe/Berlin',
+        layers: [layer([ann.id, bob.id])],
+      },
+      admin(),
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id as string;
+    const from = '2026-03-28T00:00:00.000Z'; // Berlin springs forward on the 29th
+    const ics = await api(
+      hub,
+      'GET',
+      `/api/v1/schedules/${id}/calendar.ics?from=${from}&days=2`,
+      undefined,
+      admin(),
+    );
+    expect(ics.status).toBe(200);
+    expect(ics.headers.get('content-type')).toBe('text/calendar; charset=utf-8');
+    const text = ics.body as string;
+    expect(text.startsWith('BEGIN:VCALENDAR\r\nVERSION:2.0\r\n')).toBe(true);
+    expect(text.endsWith('END:VCALENDAR\r\n')).toBe(true);
+
+    // The same shifts the on-call read gives, with the people's names.
+    const onCall = await api(
+      hub,
+      'GET',
+      `/api/v1/schedules/${id}/on-call?at=${from}&hours=48`,
+      undefined,
+      admin(),
+    );
+    const shifts = onCall.body.shifts as Array<{ start: string; end: string; userIds: string[] }>;
+    const people = await hub.running.db
+      .forProject(project.id)
+      .user.findMany({ where: { id: { in: [ann.id, bob.id] } }, select: { id: true, fullName: true } });
+    const nameOf = new Map(people.map((u) => [u.id, u.fullName]));
+    const stamp = (iso: string) => iso.replace(/[-:]/g, '').replace('.000', '');
+    const events = text
+      .replace(/\r\n /g, '') // unfold
+      .split('BEGIN:VEVENT\r\n')
+      .slice(1)
+      .map((block) =>
+        Object.fromEntries(block.split('\r\n').map((line) => line.split(/:(.*)/s).slice(0, 2))),
+      );
+    expect(events.map((e) => [e.DTSTART, e.DTEND, e.SUMMARY])).toEqual(
+      shifts.map((s) => [
+        stamp(s.start),
+        stamp(s.end),
+        `On call: ${s.userIds.map((u) => nameOf.get(u)).join('\\, ')}`,
+      ]),
+    );
+    // Bob's shift runs from 09:00 CET to 09:00 CEST: 23 hours.
+    const bobs = shifts.find((s) => s.userIds[0] === bob.id)!;
+    expect((Date.parse(bobs.end) - Date.parse(bobs.start)) / 3_600_000).toBe(23);
+    expect(new Set(events.map((e) => e.UID)).size).toBe(events.length);
+    expect(text).toContain('X-WR-CALNAME:On call: Payments\\; night\\, ops-');
+
+    expectError(
+      await api(hub, 'GET', `/api/v1/schedules/${id}/calendar.ics?days=91`, undefined, admin()),
+      400,
+      'validation_failed',
+    );
+    expectError(
+      await api(hub, 'GET', `/api/v1/schedules/${id}/calendar.ics`, undefined, { token: other.adminToken }),
+      404,
+      'not_found',
+    );
+  });
+
   it('is a valid target of a rule: its on-call user is paged', async () => {
     const ann = await person(hub, project);
     const schedule = await api(

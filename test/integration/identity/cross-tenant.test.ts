@@ -85,6 +85,7 @@ const ROUTES: Record<string, RouteEntry> = {
   '/api/v1/schedules': {},
   '/api/v1/schedules/{id}': { params: { id: 'Schedule' } },
   '/api/v1/schedules/{id}/on-call': { params: { id: 'Schedule' } },
+  '/api/v1/schedules/{id}/calendar.ics': { params: { id: 'Schedule' } },
   '/api/v1/schedules/{id}/overrides': { params: { id: 'Schedule' } },
   '/api/v1/schedules/{id}/overrides/{overrideId}': {
     params: { id: 'Schedule', overrideId: 'ScheduleOverride' },
