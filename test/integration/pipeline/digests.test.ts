@@ -61,12 +61,14 @@ const notificationsOf = (project: PipelineProject, ruleId: string, kind: 'alert'
 async function suppressedProject(windowSeconds: number) {
   const project = await pipelineProject(hub, sa, { rateLimits: { ingestPerSecond: 100_000 } });
   const users = await addUsers(hub, project.id, project.roles.member, 2);
-  const rule = await createRule(hub, project, {
-    name: `storm ${uuidv7()}`,
+  const name = `storm ${uuidv7()}`;
+  const created = await createRule(hub, project, {
+    name,
     condition: 'event.type == "storm"',
     targetRoles: [project.roles.member],
     suppression: { maxMatches: 1, windowSeconds },
   });
+  const rule = { id: created.id, name };
   const ingest = (count: number) =>
     api(
       hub,
