@@ -72,7 +72,7 @@ export interface LocalSockets {
  * by the once-a-second sweep.
  */
 function shedSlowConsumer(ws: Socket): boolean {
-  if (!ws.getUserData().open || ws.getBufferedAmount() <= LIMITS.bufferedBytes) return false;
+  if (ws.getBufferedAmount() <= LIMITS.bufferedBytes || !ws.getUserData().open) return false;
   ws.end(CLOSE.overCapacity, 'Slow consumer');
   return true;
 }
@@ -134,8 +134,13 @@ export function createLocalSockets(
         uws.publish(topic, frame);
       }
       if (recipients > 0) metrics.gatewayMessages.inc({ project: projectId, direction: 'out' }, recipients);
-      // A copy: closing a socket removes it from the set.
-      for (const ws of [...(byTopic.get(topic) ?? [])]) shedSlowConsumer(ws);
+      // On the hot path: one native call per subscriber, and the (rare) closes after the loop,
+      // as closing a socket removes it from the set.
+      let slow: Socket[] | undefined;
+      for (const ws of byTopic.get(topic) ?? []) {
+        if (ws.getBufferedAmount() > LIMITS.bufferedBytes) (slow ??= []).push(ws);
+      }
+      slow?.forEach(shedSlowConsumer);
     },
   };
 }
