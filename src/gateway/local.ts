@@ -2,6 +2,7 @@
 // project (`{projectId}:{channel}`), so identical channel names of two projects never meet.
 import type { Metrics } from '../core/metrics.js';
 import type { GatewayApp } from './apps.js';
+import { CLOSE, LIMITS } from './protocol.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 
 /** Per-connection state: kept small, it exists once per socket. */
@@ -56,8 +57,24 @@ export interface LocalSockets {
   ofProject(projectId: string): Socket[];
   all(): IterableIterator<Socket>;
   size(): number;
+  subscribe(ws: Socket, channel: string): void;
+  unsubscribe(ws: Socket, channel: string): void;
   /** Sends a frame to the project channel's local subscribers, except `excludeSocketId`. */
   publish(projectId: string, channel: string, frame: string, excludeSocketId?: string): void;
+  /** Closes `ws` with 4100 once more than LIMITS.bufferedBytes wait to be sent to it; true if so. */
+  shed(ws: Socket): boolean;
+}
+
+/**
+ * A slow consumer is closed while its buffer is still under uWS's maxBackpressure (set above
+ * LIMITS.bufferedBytes): past that uWS drops every frame, the close frame too, and the client
+ * would see a bare 1006 instead of 4100. So the bound is checked on every frame sent, not only
+ * by the once-a-second sweep.
+ */
+function shedSlowConsumer(ws: Socket): boolean {
+  if (ws.getBufferedAmount() <= LIMITS.bufferedBytes || !ws.getUserData().open) return false;
+  ws.end(CLOSE.overCapacity, 'Slow consumer');
+  return true;
 }
 
 export function createLocalSockets(
@@ -66,6 +83,12 @@ export function createLocalSockets(
 ): LocalSockets {
   const bySocketId = new Map<string, Socket>();
   const byProject = new Map<string, Set<Socket>>();
+  // Topic → this node's subscribers, for the slow-consumer check after each publish.
+  const byTopic = new Map<string, Set<Socket>>();
+  const leave = (ws: Socket, topic: string) => {
+    const set = byTopic.get(topic);
+    if (set?.delete(ws) && set.size === 0) byTopic.delete(topic);
+  };
   return {
     add(ws) {
       const { socketId, app } = ws.getUserData();
@@ -75,9 +98,10 @@ export function createLocalSockets(
       byProject.set(app.projectId, set.add(ws));
     },
     remove(ws) {
-      const { socketId, app } = ws.getUserData();
+      const { socketId, app, channels } = ws.getUserData();
       bySocketId.delete(socketId);
       if (!app) return;
+      for (const channel of channels.keys()) leave(ws, topicOf(app.projectId, channel));
       const set = byProject.get(app.projectId);
       if (set?.delete(ws) && set.size === 0) byProject.delete(app.projectId);
     },
@@ -85,6 +109,19 @@ export function createLocalSockets(
     ofProject: (projectId) => [...(byProject.get(projectId) ?? [])],
     all: () => bySocketId.values(),
     size: () => bySocketId.size,
+    subscribe(ws, channel) {
+      const topic = topicOf(ws.getUserData().app!.projectId, channel);
+      ws.subscribe(topic);
+      const set = byTopic.get(topic) ?? new Set();
+      byTopic.set(topic, set.add(ws));
+    },
+    unsubscribe(ws, channel) {
+      const { app, open } = ws.getUserData();
+      const topic = topicOf(app!.projectId, channel);
+      if (open) ws.unsubscribe(topic);
+      leave(ws, topic);
+    },
+    shed: shedSlowConsumer,
     publish(projectId, channel, frame, excludeSocketId) {
       const topic = topicOf(projectId, channel);
       const sender = excludeSocketId === undefined ? undefined : bySocketId.get(excludeSocketId);
@@ -97,6 +134,13 @@ export function createLocalSockets(
         uws.publish(topic, frame);
       }
       if (recipients > 0) metrics.gatewayMessages.inc({ project: projectId, direction: 'out' }, recipients);
+      // On the hot path: one native call per subscriber, and the (rare) closes after the loop,
+      // as closing a socket removes it from the set.
+      let slow: Socket[] | undefined;
+      for (const ws of byTopic.get(topic) ?? []) {
+        if (ws.getBufferedAmount() > LIMITS.bufferedBytes) (slow ??= []).push(ws);
+      }
+      slow?.forEach(shedSlowConsumer);
     },
   };
 }

@@ -169,9 +169,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       const now = Date.now();
       for (const ws of [...local.all()]) {
         const state = ws.getUserData();
-        if (ws.getBufferedAmount() > LIMITS.bufferedBytes) {
-          ws.end(CLOSE.overCapacity, 'Slow consumer');
-        } else if (state.pingSentAt !== 0 && now - state.pingSentAt > pongTimeoutMs) {
+        if (local.shed(ws)) continue;
+        if (state.pingSentAt !== 0 && now - state.pingSentAt > pongTimeoutMs) {
           ws.end(CLOSE.pongTimeout, 'Pong reply not received');
         } else if (state.pingSentAt === 0 && now - state.lastSeen > activityTimeoutSec * 1000) {
           state.pingSentAt = now;
@@ -194,7 +193,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     .get('/metrics', metricsHandler(services.metrics, services.config.metricsToken))
     .ws<SocketState>('/app/:key', {
       maxPayloadLength: LIMITS.transportFrameBytes,
-      // Room above the sweep's bound, so the 4100 close frame still fits behind what is queued.
+      // Room above LIMITS.bufferedBytes (checked on every frame sent, see local.ts), so the 4100
+      // close frame still fits behind what is queued: past this uWS drops frames, that one too.
       maxBackpressure: 2 * LIMITS.bufferedBytes,
       idleTimeout: 0, // liveness is the protocol's ping/pong (4201), swept above
       sendPingsAutomatically: false,

@@ -8,7 +8,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Channels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
-import { overRate, topicOf, type LocalSockets, type Socket, type SocketState } from './local.js';
+import { overRate, type LocalSockets, type Socket, type SocketState } from './local.js';
 import type { NodeRegistry } from './nodes.js';
 import { ONLINE, type Presence } from './presence.js';
 import {
@@ -56,6 +56,7 @@ export function createSession(deps: SessionDeps): Session {
     const state = ws.getUserData();
     if (!state.open) return;
     ws.cork(() => ws.send(frame));
+    local.shed(ws);
     if (state.app) metrics.gatewayMessages.inc({ project: state.app.projectId, direction: 'out' });
   };
 
@@ -119,14 +120,14 @@ export function createSession(deps: SessionDeps): Session {
     const projectId = state.app!.projectId;
     const member = state.channels.get(channel);
     if (member === undefined) return;
+    local.unsubscribe(ws, channel);
     state.channels.delete(channel);
-    if (state.open) ws.unsubscribe(topicOf(projectId, channel));
     countSubscription(projectId, channel, -1);
     if (member !== '') leavePresence(projectId, channel, state.socketId);
   };
 
   const succeed = (ws: Socket, state: SocketState, channel: string, data: unknown) => {
-    ws.subscribe(topicOf(state.app!.projectId, channel));
+    local.subscribe(ws, channel);
     send(ws, encode('pusher_internal:subscription_succeeded', data, channel));
   };
 

@@ -24,11 +24,16 @@ describe('isPrivateAddress', () => {
     '::ffff:10.0.0.1',
     '198.18.0.1', // benchmarking, 198.18/15
     '198.19.255.254',
+    '198.19.255.255', // the last of 198.18/15
     '192.0.0.8', // IETF protocol assignments, 192.0.0/24
+    '192.0.0.0',
+    '192.0.0.255',
     '240.0.0.1', // reserved, 240/4
     '255.255.255.255',
     'ff02::1', // multicast, ff00::/8
     'ff0e::1',
+    'ff00::',
+    'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
     // IPv6 forms that carry an IPv4 address, as URLs spell them (the parser writes hex groups)
     '::ffff:7f00:1', // mapped
     '::7f00:1', // IPv4-compatible
@@ -48,7 +53,10 @@ describe('isPrivateAddress', () => {
     '172.32.0.1',
     '192.169.0.1',
     '198.20.0.1',
+    '198.17.255.255', // just below 198.18/15
     '192.0.1.1',
+    '191.255.255.255', // just below 192.0.0/24
+    'feff::1', // just below ff00::/8 (fe80::/10 ends at febf)
     '223.255.255.255',
     '1.1.1.1',
     '2606:4700::1111',

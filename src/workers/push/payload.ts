@@ -49,6 +49,37 @@ function dataOf(input: PushInput): Record<string, string> {
   return Object.fromEntries(Object.entries(data).filter((entry): entry is [string, string] => !!entry[1]));
 }
 
+/** Apple refuses a payload over 4 KB (413 PayloadTooLarge). */
+export const APNS_PAYLOAD_MAX_BYTES = 4096;
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/** The longest prefix of `text` (whole characters, then "…") that `fits`; '' if none does. */
+function longestFitting(text: string, fits: (candidate: string) => boolean): string {
+  if (fits(text)) return text;
+  const chars = [...text];
+  const cut = (n: number) => `${chars.slice(0, n).join('')}…`;
+  let [lo, hi] = [0, chars.length - 1]; // binary search for the largest n with fits(cut(n))
+  if (!fits(cut(0))) return '';
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(cut(mid))) lo = mid;
+    else hi = mid - 1;
+  }
+  return cut(lo);
+}
+
+/** The APNs payload within Apple's 4 KB: the body is shortened first, then the title. */
+function fittedApnsPayload(build: (title: string, body: string) => ApnsMessage['payload'], input: PushInput) {
+  const fits = (title: string, body: string) => jsonBytes(build(title, body)) <= APNS_PAYLOAD_MAX_BYTES;
+  const body = longestFitting(input.body, (b) => fits(input.title, b));
+  if (body !== '' || fits(input.title, '')) return build(input.title, body);
+  return build(
+    longestFitting(input.title, (t) => fits(t, '')),
+    '',
+  );
+}
+
 export function buildPushPayload(input: PushInput): PushPayload {
   const data = dataOf(input);
   const urgent = isUrgent(input.priority);
@@ -70,15 +101,13 @@ export function buildPushPayload(input: PushInput): PushPayload {
     },
     apns: {
       // Custom keys sit beside `aps`, where iOS apps read them from userInfo.
-      payload: {
-        ...data,
-        aps: {
-          alert: { title: input.title, body: input.body },
-          badge: input.badge,
-          sound,
-          'thread-id': group,
-        },
-      },
+      payload: fittedApnsPayload(
+        (title, body) => ({
+          ...data,
+          aps: { alert: { title, body }, badge: input.badge, sound, 'thread-id': group },
+        }),
+        input,
+      ),
       priority: urgent ? 10 : 5,
       collapseId: group,
     },

@@ -33,6 +33,11 @@ export interface PusherSender {
 
 /** Pusher's limit of events per batch trigger. */
 const MAX_BATCH = 10;
+/** Pusher's limit on one event's data: it refuses (413) a whole batch holding a larger one. */
+const MAX_DATA_BYTES = 10 * 1024;
+
+/** What the SDK sends as `data` (on the channels we use, which are not end-to-end encrypted). */
+const wireData = (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data));
 
 function clientOptions(c: PusherCredentials, timeoutMs: number, agent: unknown): Pusher.Options {
   // node-fetch under the SDK takes a function of the URL as agent (the typings say Agent).
@@ -76,8 +81,19 @@ export function createPusherSender(options: { allowPrivate: boolean; timeoutMs?:
       const client = clients.get(projectId, credentialsFingerprint(credentials), () => {
         return new Pusher(clientOptions(credentials, options.timeoutMs ?? 5_000, agent));
       });
-      const batches = chunk(events, MAX_BATCH);
-      return (await Promise.all(batches.map((batch) => triggerBatch(client, batch)))).flat();
+      // An event over the limit is refused here, so it does not take its batch down with it.
+      const fits = (e: PusherEvent) => Buffer.byteLength(wireData(e.data)) <= MAX_DATA_BYTES;
+      const batches = chunk(events.filter(fits), MAX_BATCH);
+      const sent = (await Promise.all(batches.map((batch) => triggerBatch(client, batch)))).flat();
+      const byId = new Map(sent.map((r) => [r.id, r]));
+      return events.map(
+        (e): EventResult =>
+          byId.get(e.id) ?? {
+            id: e.id,
+            outcome: 'rejected',
+            error: `Event data over Pusher's limit of ${MAX_DATA_BYTES} bytes`,
+          },
+      );
     },
     close: () => clients.close(),
   };

@@ -41,11 +41,14 @@ const loginAdmin = () =>
   });
 
 /** Re-signs a real token's claims with `changes`, using `secret` (the server's unless told). */
-function resign(token: string, changes: Record<string, unknown>, secret = config.secrets.jwtSecret) {
+function resign(
+  token: string,
+  changes: Record<string, unknown>,
+  secret = config.secrets.jwtSecret,
+  alg = 'HS256',
+) {
   const claims = { ...claimsOf(token), ...changes };
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .sign(new TextEncoder().encode(secret));
+  return new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT' }).sign(new TextEncoder().encode(secret));
 }
 
 describe('access tokens', () => {
@@ -80,6 +83,14 @@ describe('access tokens', () => {
     const none = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
     expectError(await me(`${none}.${accessToken.split('.')[1]}.`), 401, 'token_invalid');
     expectError(await me('not-a-jwt'), 401, 'token_invalid');
+  });
+
+  it("are refused when signed with the server's secret but not as it signs: another issuer or algorithm", async () => {
+    const { accessToken } = (await loginAdmin()).body;
+    expect((await me(await resign(accessToken, {}))).status).toBe(200); // the re-signing itself is sound
+    expectError(await me(await resign(accessToken, { iss: 'someone-else' })), 401, 'token_invalid');
+    const hs512 = await resign(accessToken, {}, config.secrets.jwtSecret, 'HS512');
+    expectError(await me(hs512), 401, 'token_invalid');
   });
 });
 

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ApnsCredentials } from '../../../src/domain/provider-credentials.js';
 import { createApnsSender, type ApnsSender } from '../../../src/workers/push/apns.js';
-import { buildPushPayload } from '../../../src/workers/push/payload.js';
+import { APNS_PAYLOAD_MAX_BYTES, buildPushPayload } from '../../../src/workers/push/payload.js';
 import { startFakeApns, type FakeApns } from '../../support/fakes/apns.js';
 import { alert, deviceToken } from './support.js';
 
@@ -121,5 +121,79 @@ describe('APNs sender', () => {
     } finally {
       await unreachable.close();
     }
+  });
+});
+
+describe('APNs limits', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('renews the provider token before it is an hour old, and not within 20 minutes', async () => {
+    // Only Date is faked: the HTTP/2 session and its timers run for real.
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    const credentials = credentialsOf();
+    const device = { id: 'd', token: deviceToken() };
+    const sendAt = async (minutes: number) => {
+      vi.setSystemTime(start + minutes * 60_000);
+      return sender.send('p-token-age', credentials, [device], buildPushPayload(alert()));
+    };
+    // The fake answers 429 to a token renewed within 20 min and 403 to one over an hour old.
+    for (const minutes of [0, 1, 19, 21, 40, 54, 56, 75, 100, 112, 130]) {
+      expect(await sendAt(minutes), `at minute ${minutes}`).toEqual([
+        { deviceId: 'd', outcome: 'delivered' },
+      ]);
+    }
+    const ages = fake.tokens
+      .filter((t) => t.keyId === credentials.keyId)
+      .map((t) => Math.round((t.iat - Math.floor(start / 1000)) / 60));
+    // One token per 55 minutes: renewed at the first send past that age.
+    expect(ages).toEqual([0, 56, 112]);
+    expect(fake.attempts.filter((t) => t === device.token)).toHaveLength(11);
+  });
+
+  it("shortens the body (then the title) to Apple's 4 KB, on whole characters", async () => {
+    const credentials = credentialsOf();
+    const cases = [
+      { title: 'Short title', body: 'ä'.repeat(5_000) },
+      { title: 'Emoji', body: '🚨'.repeat(3_000) },
+      { title: 'T'.repeat(6_000), body: 'Body' },
+    ];
+    for (const input of cases) {
+      const device = { id: 'd', token: deviceToken() };
+      const payload = buildPushPayload(alert(input));
+      expect(Buffer.byteLength(JSON.stringify(payload.apns.payload))).toBeLessThanOrEqual(
+        APNS_PAYLOAD_MAX_BYTES,
+      );
+      expect(await sender.send('p-size', credentials, [device], payload)).toEqual([
+        { deviceId: 'd', outcome: 'delivered' },
+      ]);
+      const { alert: shown } = requestsFor(device.token)[0]!.payload.aps;
+      if (input.title.length < 100) {
+        expect(shown.title).toBe(input.title);
+        expect(shown.body.endsWith('…')).toBe(true);
+        expect(input.body.startsWith(shown.body.slice(0, -1))).toBe(true);
+        // As much as fits: one more character would not.
+        const wire = JSON.stringify(requestsFor(device.token)[0]!.payload);
+        expect(Buffer.byteLength(wire)).toBeGreaterThan(APNS_PAYLOAD_MAX_BYTES - 4);
+      } else {
+        expect(shown.body).toBe('');
+        expect(shown.title.endsWith('…')).toBe(true);
+      }
+    }
+  });
+
+  it('leaves a payload that fits alone, and the fake refuses one past 4 KB (413) as Apple does', async () => {
+    const exact = buildPushPayload(alert({ body: 'b' }));
+    expect(exact.apns.payload.aps.alert).toEqual({ title: 'Transfer failed', body: 'b' });
+    // Past the sender's guard, straight from the payload builder's output made too large.
+    const tooLarge = buildPushPayload(alert());
+    tooLarge.apns.payload.padding = 'p'.repeat(APNS_PAYLOAD_MAX_BYTES);
+    const results = await sender.send(
+      'p-size',
+      credentialsOf(),
+      [{ id: 'd', token: deviceToken() }],
+      tooLarge,
+    );
+    expect(results).toEqual([{ deviceId: 'd', outcome: 'rejected', error: '413 PayloadTooLarge' }]);
   });
 });

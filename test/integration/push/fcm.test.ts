@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+import https from 'node:https';
 import { getApps } from 'firebase-admin/app';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FcmCredentials } from '../../../src/domain/provider-credentials.js';
@@ -123,5 +125,69 @@ describe('FCM sender', () => {
     await vi.waitFor(() =>
       expect(getApps().filter((app) => app.name.startsWith('tocsin:p-rotate:'))).toHaveLength(1),
     );
+  });
+});
+
+describe("FCM with firebase-admin's own cert() credential", () => {
+  /**
+   * The product's default sender (no injected credential). cert()'s token request ignores
+   * httpAgent for a key given as an object, so it is sent through https.globalAgent, pointed
+   * at the fake for the test.
+   */
+  async function withCertSender(run: (real: FcmSender) => Promise<void>) {
+    const previous = https.globalAgent;
+    https.globalAgent = fake.agent;
+    const real = createFcmSender({ httpAgent: fake.agent });
+    try {
+      await run(real);
+    } finally {
+      https.globalAgent = previous;
+      await real.close();
+    }
+  }
+
+  it('exchanges the service account for an access token, sends with it and reuses it', async () => {
+    await withCertSender(async (real) => {
+      const credentials = credentialsOf('fb-cert');
+      const email = credentials.serviceAccount.client_email;
+      const devices = [1, 2].map((i) => ({ id: `d${i}`, token: deviceToken() }));
+      for (const device of devices) {
+        expect(await real.send('p-cert', credentials, [device], buildPushPayload(alert()))).toEqual([
+          { deviceId: device.id, outcome: 'delivered' },
+        ]);
+      }
+      // One exchange, whose assertion the fake verified against the account's public key.
+      const exchanges = fake.exchanges.filter((e) => e.clientEmail === email);
+      expect(exchanges).toHaveLength(1);
+      expect(exchanges[0]!.scopes).toContain('https://www.googleapis.com/auth/firebase.messaging');
+      for (const device of devices) {
+        expect(requestsFor(device.token)).toEqual([
+          expect.objectContaining({ firebaseProject: 'fb-cert', clientEmail: email, via: 'exchanged' }),
+        ]);
+      }
+    });
+  });
+
+  it('gets no token for an assertion signed with a key Google does not know', async () => {
+    await withCertSender(async (real) => {
+      const credentials = credentialsOf('fb-forged');
+      // The right account, the wrong private key: the assertion's signature does not verify.
+      const forged = generateKeyPairSync('rsa', { modulusLength: 2048 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+      const refusedBefore = fake.refusedExchanges.length;
+      const device = { id: 'd', token: deviceToken() };
+      const results = await real.send(
+        'p-forged',
+        { serviceAccount: { ...credentials.serviceAccount, private_key: forged } },
+        [device],
+        buildPushPayload(alert()),
+      );
+      expect(results).toEqual([{ deviceId: 'd', outcome: 'provider_unhealthy', error: expect.any(String) }]);
+      expect(fake.refusedExchanges.slice(refusedBefore)).toEqual([
+        expect.stringMatching(/^Invalid JWT Signature/),
+      ]);
+      expect(requestsFor(device.token)).toEqual([]);
+    });
   });
 });

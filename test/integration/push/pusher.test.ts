@@ -1,3 +1,4 @@
+import Pusher from 'pusher';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PusherCredentials } from '../../../src/domain/provider-credentials.js';
 import { createPusherSender, type PusherEvent, type PusherSender } from '../../../src/workers/push/pusher.js';
@@ -68,6 +69,23 @@ describe('hosted Pusher sender', () => {
     });
   });
 
+  it("refuses an event over Pusher's 10 KB alone, sending the rest of its batch", async () => {
+    const app = fake.app();
+    const [small, large, other] = events(3, 'big');
+    const oversize = { ...large!, data: 'x'.repeat(10 * 1024 + 1) };
+    const atLimit = { ...other!, data: 'y'.repeat(10 * 1024) };
+    const results = await sender.trigger('p-big', credentialsOf(app), [small!, oversize, atLimit]);
+    expect(results).toEqual([
+      { id: 'big0', outcome: 'delivered' },
+      { id: 'big1', outcome: 'rejected', error: "Event data over Pusher's limit of 10240 bytes" },
+      { id: 'big2', outcome: 'delivered' },
+    ]);
+    expect(batchesOf(app).flatMap((b) => b.events.map((e) => e.channel))).toEqual([
+      small!.channel,
+      atLimit.channel,
+    ]);
+  });
+
   it('refuses to connect to a private host unless private targets are allowed, by IP or by name', async () => {
     // Credentials stored before the host was checked, or a name re-pointed since: the sender
     // judges the address it is about to connect to.
@@ -97,5 +115,19 @@ describe('hosted Pusher sender', () => {
     await sender.trigger('p-rotate', credentialsOf(second), events(1));
     expect(batchesOf(first)).toHaveLength(1);
     expect(batchesOf(second)).toHaveLength(1);
+  });
+});
+
+describe('the fake, as hosted Pusher', () => {
+  it('accepts event data of 10 KB and refuses a batch with one byte more with 413', async () => {
+    // Sent by the official SDK, not by Tocsin's sender: the fake's limit on its own.
+    const app = fake.app();
+    const sdk = new Pusher({ ...app, host: fake.host, port: String(fake.port), useTLS: false });
+    const event = (data: string) => ({ channel: 'c', name: 'e', data });
+    await expect(sdk.triggerBatch([event('x'.repeat(10 * 1024))])).resolves.toMatchObject({ status: 200 });
+    await expect(sdk.triggerBatch([event('a'), event('x'.repeat(10 * 1024 + 1))])).rejects.toMatchObject({
+      status: 413,
+    });
+    expect(batchesOf(app).map((b) => b.events.length)).toEqual([1]);
   });
 });

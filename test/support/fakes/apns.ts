@@ -1,11 +1,12 @@
 // A fake APNs provider API: HTTP/2 over TLS on 127.0.0.1. It verifies the provider token as
 // Apple does (an ES256 JWT whose `kid` names a key it issued and whose `iss` is that key's
-// team), then answers per device token with Apple's statuses and reasons. It records every
-// notification it accepted.
+// team; refused once older than an hour, and a key's token may change at most once per 20
+// minutes), checks apns-push-type and the 4 KB payload limit, then answers per device token with
+// Apple's statuses and reasons. It records every notification it accepted.
 import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { testCertificate } from './tls.js';
 
 /** How the fake answers for one device token. */
@@ -33,6 +34,24 @@ export interface ApnsRequest {
   payload: Record<string, any>;
 }
 
+/** Apple's limits: a token lives an hour; a key's token is renewed at most once per 20 min. */
+const TOKEN_MAX_AGE_SEC = 3600;
+const TOKEN_MIN_RENEWAL_SEC = 20 * 60;
+const PAYLOAD_MAX_BYTES = 4096;
+const PUSH_TYPES = new Set([
+  'alert',
+  'background',
+  'location',
+  'voip',
+  'complication',
+  'fileprovider',
+  'mdm',
+  'liveactivity',
+  'pushtotalk',
+  'widgets',
+  'controls',
+]);
+
 export interface FakeApns {
   address: string;
   port: number;
@@ -41,6 +60,8 @@ export interface FakeApns {
   requests: ApnsRequest[];
   /** Every request that reached the fake, accepted or not (retries show here). */
   attempts: string[];
+  /** Each provider token a key presented for the first time, with its `iat` (seconds). */
+  tokens: Array<{ keyId: string; iat: number }>;
   /** A new .p8 key (PKCS8 PEM, P-256) this fake trusts. */
   signingKey(): ApnsSigningKey;
   /** Answers 403 InvalidProviderToken to the key's tokens from now on (a revoked key). */
@@ -54,20 +75,37 @@ export async function startFakeApns(): Promise<FakeApns> {
   const answers = new Map<string, ApnsAnswer>();
   const requests: ApnsRequest[] = [];
   const attempts: string[] = [];
+  const tokens: Array<{ keyId: string; iat: number }> = [];
   const tls = testCertificate(['api.sandbox.push.apple.com', 'api.push.apple.com']);
 
-  /** The key id of a valid provider token, or undefined. */
-  async function authenticate(authorization: string): Promise<string | undefined> {
+  const current = new Map<string, { token: string; iat: number }>(); // key id → its token
+
+  /** The key id of a valid provider token, or Apple's refusal. */
+  async function authenticate(
+    authorization: string,
+  ): Promise<{ keyId: string } | { status: number; reason: string }> {
     const token = authorization.replace(/^bearer /i, '');
+    const invalid = { status: 403, reason: 'InvalidProviderToken' };
+    let keyId: string;
     try {
-      const keyId = String(decodeProtectedHeader(token).kid);
+      keyId = String(decodeProtectedHeader(token).kid);
       const key = keys.get(keyId);
-      if (!key || key.revoked) return undefined;
+      if (!key || key.revoked) return invalid;
       await jwtVerify(token, key.publicKey, { issuer: key.teamId, algorithms: ['ES256'] });
-      return keyId;
     } catch {
-      return undefined;
+      return invalid;
     }
+    const iat = Number(decodeJwt(token).iat);
+    if (!Number.isInteger(iat)) return invalid;
+    if (Date.now() / 1000 - iat > TOKEN_MAX_AGE_SEC) return { status: 403, reason: 'ExpiredProviderToken' };
+    const last = current.get(keyId);
+    if (last?.token !== token) {
+      if (last && iat - last.iat < TOKEN_MIN_RENEWAL_SEC)
+        return { status: 429, reason: 'TooManyProviderTokenUpdates' };
+      current.set(keyId, { token, iat });
+      tokens.push({ keyId, iat });
+    }
+    return { keyId };
   }
 
   const server = http2.createSecureServer(tls);
@@ -77,9 +115,10 @@ export async function startFakeApns(): Promise<FakeApns> {
     session.on('close', () => sessions.delete(session));
   });
   server.on('stream', (stream, headers) => {
-    let body = '';
-    stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
+      const body = Buffer.concat(chunks).toString();
       void (async () => {
         const respond = (status: number, reason?: string) => {
           stream.respond({ ':status': status, 'apns-id': String(headers['apns-id'] ?? randomUUID()) });
@@ -90,9 +129,12 @@ export async function startFakeApns(): Promise<FakeApns> {
         const deviceToken = /^\/3\/device\/([0-9A-Za-z]+)$/.exec(String(headers[':path']))?.[1];
         if (headers[':method'] !== 'POST' || !deviceToken) return respond(404, 'BadPath');
         attempts.push(deviceToken);
-        const keyId = await authenticate(String(headers.authorization ?? ''));
-        if (!keyId) return respond(403, 'InvalidProviderToken');
+        const auth = await authenticate(String(headers.authorization ?? ''));
+        if ('reason' in auth) return respond(auth.status, auth.reason);
+        const { keyId } = auth;
         if (!headers['apns-topic']) return respond(400, 'MissingTopic');
+        if (!PUSH_TYPES.has(String(headers['apns-push-type']))) return respond(400, 'InvalidPushType');
+        if (Buffer.byteLength(body) > PAYLOAD_MAX_BYTES) return respond(413, 'PayloadTooLarge');
         const answer = answers.get(deviceToken) ?? 'ok';
         if (answer !== 'ok') return respond(ANSWERS[answer].status, ANSWERS[answer].reason);
         const picked = [
@@ -120,6 +162,7 @@ export async function startFakeApns(): Promise<FakeApns> {
     ca: tls.cert,
     requests,
     attempts,
+    tokens,
     signingKey() {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const keyId = randomBytes(5).toString('hex').toUpperCase();

@@ -1,9 +1,13 @@
-// A fake FCM HTTP v1 `messages:send` endpoint on 127.0.0.1 over TLS. It checks the bearer token
-// (an RS256 JWT signed with a service account key it issued), then answers per device token as
-// FCM does, and records every message it accepted.
+// A fake FCM on 127.0.0.1 over TLS: Google's OAuth token endpoint (oauth2.googleapis.com/token)
+// and FCM HTTP v1 `messages:send`. The token endpoint verifies a service account's JWT
+// assertion (RS256, signed with a key this fake issued, for Google's token audience and the FCM
+// scope, at most an hour long) and hands out an opaque access token, as Google does for
+// firebase-admin's cert(). `messages:send` accepts those tokens — or, from `credential()`, a
+// JWT signed with the account's key — then answers per device token as FCM does, and records
+// every message it accepted.
 //
-// Tokens come from `credential(serviceAccount)`, a fake firebase-admin Credential: cert()'s own
-// token exchange ignores httpAgent for service-account objects, so it cannot reach a fake.
+// cert()'s token request ignores httpAgent for a service account given as an object: it goes
+// through https.globalAgent, which a test points at `agent` to reach this fake.
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import https from 'node:https';
 import type { ServerResponse } from 'node:http';
@@ -14,6 +18,11 @@ import { loopbackAgent } from './loopback-agent.js';
 import { testCertificate } from './tls.js';
 
 const AUDIENCE = 'https://fcm.googleapis.com/';
+const TOKEN_URL = 'https://oauth2.googleapis.com/token';
+const FCM_SCOPES = [
+  'https://www.googleapis.com/auth/firebase.messaging',
+  'https://www.googleapis.com/auth/cloud-platform',
+];
 
 /** How the fake answers for one device token. */
 export type FcmAnswer = 'ok' | 'unregistered' | 'invalid-token' | 'unavailable' | 'quota' | 'unauthenticated';
@@ -31,7 +40,16 @@ export interface FcmServiceAccount {
 export interface FcmRequest {
   firebaseProject: string;
   clientEmail: string;
+  /** How the bearer token was obtained: exchanged at the token endpoint, or self-signed. */
+  via: 'exchanged' | 'signed';
   message: Record<string, any>;
+}
+
+/** One assertion the token endpoint accepted. */
+export interface TokenExchange {
+  clientEmail: string;
+  scopes: string[];
+  accessToken: string;
 }
 
 interface FcmError {
@@ -72,6 +90,9 @@ export interface FakeFcm {
   /** Takes firebase-admin's requests to fcm.googleapis.com to this fake. */
   agent: https.Agent;
   requests: FcmRequest[];
+  exchanges: TokenExchange[];
+  /** Assertions the token endpoint refused, with why. */
+  refusedExchanges: string[];
   /** A new service account of `firebaseProject` whose key this fake trusts. */
   serviceAccount(firebaseProject: string): FcmServiceAccount;
   /** A firebase-admin Credential that signs its access tokens with the account's key. */
@@ -100,30 +121,79 @@ export async function startFakeFcm(): Promise<FakeFcm> {
   const accounts = new Map<string, { projectId: string; publicKey: KeyObject; revoked: boolean }>();
   const answers = new Map<string, FcmAnswer>();
   const requests: FcmRequest[] = [];
-  const tls = testCertificate(['fcm.googleapis.com']);
+  const exchanges: TokenExchange[] = [];
+  const refusedExchanges: string[] = [];
+  const issued = new Map<string, { clientEmail: string; expiresAt: number }>(); // access token → owner
+  const tls = testCertificate(['fcm.googleapis.com', 'oauth2.googleapis.com']);
 
-  /** The client email of a valid bearer token, or undefined. */
-  async function authenticate(authorization: string): Promise<string | undefined> {
+  /** The client email of a valid bearer token, and how it was obtained; or undefined. */
+  async function authenticate(authorization: string) {
     const token = authorization.replace(/^Bearer /, '');
+    const exchanged = issued.get(token);
+    if (exchanged) {
+      const account = accounts.get(exchanged.clientEmail);
+      if (!account || account.revoked || exchanged.expiresAt < Date.now()) return undefined;
+      return { email: exchanged.clientEmail, via: 'exchanged' as const };
+    }
     try {
       const email = String(decodeJwt(token).iss);
       const account = accounts.get(email);
       if (!account || account.revoked) return undefined;
       await jwtVerify(token, account.publicKey, { audience: AUDIENCE, algorithms: ['RS256'] });
-      return email;
+      return { email, via: 'signed' as const };
     } catch {
       return undefined;
     }
   }
 
+  /** Google's JWT-bearer grant: verifies the assertion, answers as oauth2.googleapis.com does. */
+  async function exchange(body: string, res: ServerResponse) {
+    const form = new URLSearchParams(body);
+    const refuse = (why: string) => {
+      refusedExchanges.push(why);
+      reply(res, 400, { error: 'invalid_grant', error_description: why });
+    };
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer')
+      return refuse('Unsupported grant_type');
+    const assertion = form.get('assertion') ?? '';
+    let clientEmail: string;
+    let scopes: string[];
+    try {
+      clientEmail = String(decodeJwt(assertion).iss);
+      const account = accounts.get(clientEmail);
+      if (!account) return refuse('Invalid JWT Signature.');
+      if (account.revoked) return refuse('Invalid grant: account not found');
+      const { payload } = await jwtVerify(assertion, account.publicKey, {
+        audience: TOKEN_URL,
+        algorithms: ['RS256'],
+        maxTokenAge: '1h',
+      });
+      if (
+        typeof payload.exp !== 'number' ||
+        typeof payload.iat !== 'number' ||
+        payload.exp - payload.iat > 3600
+      )
+        return refuse('Invalid JWT: the token lives longer than an hour');
+      scopes = String(payload.scope ?? '').split(' ');
+    } catch (err) {
+      return refuse(`Invalid JWT Signature. (${(err as Error).message})`);
+    }
+    if (!FCM_SCOPES.some((scope) => scopes.includes(scope))) return refuse('Invalid scope for FCM');
+    const accessToken = `ya29.fake-${randomBytes(24).toString('base64url')}`;
+    issued.set(accessToken, { clientEmail, expiresAt: Date.now() + 3_600_000 });
+    exchanges.push({ clientEmail, scopes, accessToken });
+    reply(res, 200, { access_token: accessToken, expires_in: 3599, token_type: 'Bearer' });
+  }
+
   async function handle(firebaseProject: string, authorization: string, body: string, res: ServerResponse) {
-    const clientEmail = await authenticate(authorization);
-    if (!clientEmail) return replyError(res, ERRORS.unauthenticated);
+    const caller = await authenticate(authorization);
+    if (!caller) return replyError(res, ERRORS.unauthenticated);
+    const clientEmail = caller.email;
     if (accounts.get(clientEmail)!.projectId !== firebaseProject) {
       return replyError(res, { code: 403, status: 'PERMISSION_DENIED', message: 'Permission denied.' });
     }
     const message = (JSON.parse(body) as { message: Record<string, any> }).message;
-    requests.push({ firebaseProject, clientEmail, message });
+    requests.push({ firebaseProject, clientEmail, via: caller.via, message });
     const answer = answers.get(String(message.token)) ?? 'ok';
     if (answer !== 'ok') return replyError(res, ERRORS[answer]);
     reply(res, 200, { name: `projects/${firebaseProject}/messages/${randomBytes(8).toString('hex')}` });
@@ -133,6 +203,8 @@ export async function startFakeFcm(): Promise<FakeFcm> {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
+      if (req.method === 'POST' && req.headers.host === 'oauth2.googleapis.com' && req.url === '/token')
+        return void exchange(body, res);
       const send = /^\/v1\/projects\/([^/]+)\/messages:send$/.exec(req.url ?? '');
       if (req.method !== 'POST' || !send)
         return reply(res, 404, { error: { code: 404, status: 'NOT_FOUND' } });
@@ -145,6 +217,8 @@ export async function startFakeFcm(): Promise<FakeFcm> {
   return {
     agent,
     requests,
+    exchanges,
+    refusedExchanges,
     serviceAccount(firebaseProject) {
       const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const clientEmail = `tocsin-${randomBytes(4).toString('hex')}@${firebaseProject}.iam.gserviceaccount.com`;
@@ -156,7 +230,7 @@ export async function startFakeFcm(): Promise<FakeFcm> {
         private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
         client_email: clientEmail,
         client_id: String(Date.now()),
-        token_uri: 'https://oauth2.googleapis.com/token',
+        token_uri: TOKEN_URL,
       };
     },
     credential(account) {
