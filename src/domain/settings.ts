@@ -65,7 +65,10 @@ export const superAdminSets = (allowed: string) => ({
 });
 
 const adminSection = <T extends Record<string, z.ZodType>>(shape: T) =>
-  z.strictObject(shape, superAdminSets(Object.keys(shape).join(', '))).partial().optional();
+  z
+    .strictObject(shape, superAdminSets(Object.keys(shape).join(', ')))
+    .partial()
+    .optional();
 
 /** The sections a project admin may change, as refusals name them. */
 export const PROJECT_ADMIN_SECTIONS = 'gateway.clientEvents, suppression, and delivery except maxAttempts';

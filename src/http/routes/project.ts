@@ -4,11 +4,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { DomainDeps } from '../../domain/deps.js';
 import * as projects from '../../domain/projects.js';
-import {
-  PROJECT_ADMIN_SECTIONS,
-  projectAdminSettingsSchema,
-  superAdminSets,
-} from '../../domain/settings.js';
+import { PROJECT_ADMIN_SECTIONS, projectAdminSettingsSchema, superAdminSets } from '../../domain/settings.js';
 import { authenticate, projectOf, requirePermission } from '../middleware/auth.js';
 import { createRouter, errorResponses, jsonBody, jsonContent, security, z } from '../openapi.js';
 import { NewApiKey, projectChanges, ProjectSchema } from './projects.js';

@@ -2,13 +2,7 @@
 // (never the super admin's limits), and rotates the API key — shown once, the old key refused at
 // once. Members are refused; project B's admin reaches only B.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  api,
-  createTestProject,
-  expectError,
-  superAdminToken,
-  type TestProject,
-} from '../../support/api.js';
+import { api, createTestProject, expectError, superAdminToken, type TestProject } from '../../support/api.js';
 import { startHub, type TestHub } from '../../support/hub.js';
 import { activeUser, auditRows, expectNoSecrets, type TestUser } from '../identity/helpers.js';
 
@@ -28,7 +22,8 @@ afterAll(() => hub.close());
 
 const own = (method: string, path: string, body: unknown, token: string) =>
   api(hub, method, `/api/v1/project${path}`, body, { token });
-const ingest = (apiKey: string) => api(hub, 'POST', '/api/v1/events', { type: 'ping', payload: {} }, { apiKey });
+const ingest = (apiKey: string) =>
+  api(hub, 'POST', '/api/v1/events', { type: 'ping', payload: {} }, { apiKey });
 const stored = async (id: string) =>
   (await api(hub, 'GET', `/api/v1/projects/${id}`, undefined, { token: sa })).body;
 
@@ -80,7 +75,7 @@ describe('PUT /api/v1/project', () => {
     expect(rows.at(-1)).toMatchObject({ actorType: 'user', resourceId: a.id });
   });
 
-  it("refuses what the super admin sets, naming it and what may be changed; nothing changes", async () => {
+  it('refuses what the super admin sets, naming it and what may be changed; nothing changes', async () => {
     const before = await stored(a.id);
     for (const [body, path, named] of [
       [{ settings: { rateLimits: { apiPerMinute: 1_000_000 } } }, 'settings', 'rateLimits'],
@@ -94,7 +89,12 @@ describe('PUT /api/v1/project', () => {
       const res = await own('PUT', '', body, a.adminToken);
       expectError(res, 400, 'validation_failed');
       expect(res.body.error.details).toEqual([
-        { path, message: expect.stringMatching(new RegExp(`^${named}: set by the super admin; a project admin may change`)) },
+        {
+          path,
+          message: expect.stringMatching(
+            new RegExp(`^${named}: set by the super admin; a project admin may change`),
+          ),
+        },
       ]);
     }
     expect(await stored(a.id)).toEqual(before);
