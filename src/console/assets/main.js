@@ -19,6 +19,7 @@ import { rulesView, ruleView } from './views/rules.js';
 import { bucketsView, providersView, settingsView, soundsView } from './views/project.js';
 import { auditView } from './views/audit.js';
 import { eventView, liveView } from './views/live.js';
+import { alertView } from './views/alerts.js';
 import { projectsView, projectView, statusView } from './views/cluster.js';
 
 const signedIn = () => currentSession() !== null;
@@ -33,6 +34,7 @@ const ROUTES = [
   { path: '/', view: home },
   { path: '/live', view: liveView, allowed: allowedTo('events:read'), nav: ['Project', 'Live view'] },
   { path: '/events/:id', view: eventView, allowed: allowedTo('events:read') },
+  { path: '/alerts/:id', view: alertView, allowed: allowedTo('rules:read') },
   {
     path: '/users/pending',
     view: pendingView,
@@ -61,7 +63,7 @@ const ROUTES = [
   {
     path: '/settings',
     view: settingsView,
-    allowed: () => superAdmin() && Boolean(actingProject()),
+    allowed: allowedTo('projects:admin'),
     nav: ['Project', 'Settings and API key'],
   },
   { path: '/inbox', view: inboxView, allowed: member, nav: ['You', 'Inbox'] },
