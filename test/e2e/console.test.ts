@@ -355,7 +355,17 @@ describe('a project admin, on their project and its alerts', () => {
 describe('a project admin, on the configuration screens', () => {
   it('uploads, plays and deletes a sound within the quota; sets buckets, provider credentials (redacted); filters and exports the audit log', async () => {
     const { page, context, errors } = await openConsole();
-    await signIn(page, a.adminEmail, ADMIN_PASSWORD, a.slug);
+    // Signed in with the keyboard alone: the email field has the focus, Tab moves on, Enter sends.
+    await heading(page, 'Sign in').waitFor();
+    // Signed out, there is nothing to sign out of, nor a menu.
+    expect(await page.getByRole('button', { name: 'Sign out' }).isHidden()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Menu' }).isHidden()).toBe(true);
+    await page.keyboard.type(a.adminEmail);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(ADMIN_PASSWORD);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(a.slug);
+    await page.keyboard.press('Enter');
     await heading(page, 'Pending users').waitFor();
 
     // Sounds: the quota is shown and counts the upload; the sound plays from its signed URL.
@@ -435,6 +445,27 @@ describe('a project admin, on the configuration screens', () => {
     expect(text).toContain('providers.set');
     expect(text).not.toContain('api.request');
     await shot(page, 'audit-filtered');
+
+    // Every project screen fits a phone: nothing wider than 390 px.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [link, title] of [
+      ['Live view', 'Live view'],
+      ['Pending users', 'Pending users'],
+      ['Users', 'Users'],
+      ['Roles', 'Roles'],
+      ['Rules', 'Rules'],
+      ['Sounds', 'Sounds'],
+      ['Transfer buckets', 'Transfer buckets'],
+      ['Providers', 'Providers'],
+      ['Audit log', 'Audit log'],
+      ['Settings and API key', `Project ${a.slug} settings`],
+    ] as const) {
+      await page.getByRole('button', { name: 'Menu' }).click();
+      await open(page, link, title);
+      await page.locator('.loading').first().waitFor({ state: 'detached' });
+      const width = Number(await page.evaluate('document.documentElement.scrollWidth'));
+      expect(width, `${link} at 390 px`).toBeLessThanOrEqual(390);
+    }
     expect(errors).toEqual([]);
     await context.close();
   }, 90_000);

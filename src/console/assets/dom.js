@@ -187,13 +187,18 @@ export function actionButton(label, action, props = {}) {
       ...props,
       onClick: async () => {
         status.textContent = '';
+        // Busy like a form's submit button: disabled, "…" after its label, aria-busy.
         button.disabled = true;
+        button.textContent = `${label}…`;
+        button.setAttribute('aria-busy', 'true');
         try {
           await action();
         } catch (error) {
           status.textContent = error.message;
         } finally {
           button.disabled = false;
+          button.textContent = label;
+          button.removeAttribute('aria-busy');
         }
       },
     },

@@ -32,7 +32,13 @@ const member = () => signedIn() && !superAdmin();
 const ROUTES = [
   { path: '/sign-in', view: signInView, allowed: () => !signedIn() },
   { path: '/', view: home },
-  { path: '/live', view: liveView, allowed: allowedTo('events:read'), nav: ['Project', 'Live view'] },
+  // The stream wants both (GET /api/v1/live): a rule manager has only the first.
+  {
+    path: '/live',
+    view: liveView,
+    allowed: () => can('events:read') && can('notifications:admin'),
+    nav: ['Project', 'Live view'],
+  },
   { path: '/events/:id', view: eventView, allowed: allowedTo('events:read') },
   { path: '/alerts/:id', view: alertView, allowed: allowedTo('rules:read') },
   {
@@ -141,7 +147,11 @@ setRoutes(ROUTES, (route) => {
   drawHeader();
   drawNav(route);
   if (!signedIn() && here() !== '/sign-in') navigate('/sign-in', { replace: true });
-  else document.getElementById('main').focus({ preventScroll: true });
+  else {
+    // The new screen gets the focus, unless it placed it itself (sign-in: the email field).
+    const main = document.getElementById('main');
+    if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
+  }
 });
 
 onSessionChange((session) => {

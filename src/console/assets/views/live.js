@@ -224,6 +224,8 @@ export async function liveView(screen) {
         });
       } catch (error) {
         if (stopped) return;
+        // Refused for good (a permission): say so once instead of retrying forever.
+        if (error.status === 403) return status(`Not streaming: ${error.message}`);
         status(`Disconnected: ${error.message}. Retrying…`);
         await new Promise((resolve) => setTimeout(resolve, 3000));
       }
