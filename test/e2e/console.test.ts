@@ -282,22 +282,37 @@ describe('a project admin, on their project and its alerts', () => {
     expect(saved.body.settings.suppression).toEqual({ maxMatches: 25, windowSeconds: 60 });
     expect(await page.getByLabel('At most … alerts per rule').inputValue()).toBe('25');
 
-    // An alert rule (made through the API), then an event that opens an alert: on the board, live.
-    const rule = await api(
-      hub,
-      'POST',
-      '/api/v1/rules',
-      {
-        name: 'Disk full',
-        condition: 'event.type == "disk.full"',
-        targetRoles: ['admin'],
-        title: 'Disk full on {{event.payload.host}}',
-        body: '{{event.payload.percent}} % used',
-        alert: { dedupKey: '{{event.payload.host}}' },
-      },
-      { token: a.adminToken },
-    );
-    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    // A rule that opens alerts, written in the editor (a broken dedup key is shown at its field).
+    await open(page, 'Rules');
+    await page.getByRole('link', { name: 'New rule' }).click();
+    await heading(page, 'New rule').waitFor();
+    await page.getByLabel('Name').fill('Disk full');
+    await page.getByLabel('Condition').fill('event.type == "disk.full"');
+    await page.getByRole('checkbox', { name: 'member', exact: true }).uncheck();
+    await page.getByRole('checkbox', { name: 'admin', exact: true }).check();
+    await page.getByLabel('Title').fill('Disk full on {{event.payload.host}}');
+    await page.getByLabel('Body').fill('{{event.payload.percent}} % used');
+    const dedupKey = page.getByLabel('Dedup key');
+    await dedupKey.fill('{{event.payload.host');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page
+      .locator('.field[data-name="alert.dedupKey"] .field-error')
+      .getByText('alert.dedupKey')
+      .waitFor();
+    expect(await dedupKey.getAttribute('aria-invalid')).toBe('true');
+    await dedupKey.fill('{{event.payload.host}}');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.locator('#rule-saved').waitFor();
+    await shot(page, 'rule-alert');
+    const ruleId = /\/console\/rules\/([0-9a-f-]{36})$/.exec(page.url())?.[1];
+    const rule = await api(hub, 'GET', `/api/v1/rules/${ruleId}`, undefined, { token: a.adminToken });
+    expect(rule.body).toMatchObject({
+      name: 'Disk full',
+      alert: { dedupKey: '{{event.payload.host}}', resolveWhen: null },
+      escalationPolicyId: null,
+    });
+
+    // An event that opens an alert: on the board, live.
     await open(page, 'Live view');
     await page.locator('#alerts-board [data-state="triggered"]').getByText('Nothing is on fire.').waitFor();
     await page.getByText('Live: new events appear at the top').waitFor();
