@@ -578,6 +578,18 @@ describe('a super admin', () => {
     expect(withOld.status).toBe(401);
     const withNew = await api(hub, 'POST', '/api/v1/events', { type: 't', payload: {} }, { apiKey: newKey });
     expect(withNew.status).toBe(202);
+    a.apiKey = newKey;
+    // The limits a project admin only reads, a super admin sets here; nothing else moves.
+    const asSuperAdmin = { token: await superAdminToken(hub) };
+    const before = (await api(hub, 'GET', `/api/v1/projects/${a.id}`, undefined, asSuperAdmin)).body;
+    await page.getByLabel('API requests per minute', { exact: true }).fill('1200');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.locator('#settings-saved').waitFor();
+    const after = (await api(hub, 'GET', `/api/v1/projects/${a.id}`, undefined, asSuperAdmin)).body;
+    expect(after.settings).toEqual({
+      ...before.settings,
+      rateLimits: { ...before.settings.rateLimits, apiPerMinute: 1200 },
+    });
     expect(errors).toEqual([]);
     await context.close();
   });
