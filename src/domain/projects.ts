@@ -71,11 +71,15 @@ export interface CreateProjectInput {
   admin?: { email: string; fullName: string; password?: string };
 }
 
+/** Settings parsed under their key, so a refused value is named by its full path (settings.…). */
+const parseSettings = (value: unknown): ProjectSettings =>
+  z.object({ settings: projectSettingsSchema }).parse({ settings: value }).settings;
+
 const checkWebhookUrl = (deps: DomainDeps, url: string | null | undefined) =>
   url ? assertSafeOutboundUrl(url, { allowPrivate: deps.config.webhooks.allowPrivate }) : Promise.resolve();
 
 export async function createProject(deps: DomainDeps, principal: Principal, input: CreateProjectInput) {
-  const settings = projectSettingsSchema.parse(input.settings ?? {});
+  const settings = parseSettings(input.settings ?? {});
   await checkWebhookUrl(deps, input.webhookUrl);
   if (input.admin?.password) assertStrongPassword(input.admin.password, input.admin.email);
   const { apiKey, apiKeyHash, apiKeyPrefix } = newApiKey(deps);
@@ -224,9 +228,7 @@ export async function updateProject(
   await checkWebhookUrl(deps, input.webhookUrl);
   // Settings are merged per section, so a client can change one value without resending all.
   const merged: ProjectSettings | undefined = input.settings
-    ? projectSettingsSchema.parse(
-        mergeSections(readSettings(current.settings), input.settings as Record<string, unknown>),
-      )
+    ? parseSettings(mergeSections(readSettings(current.settings), input.settings as Record<string, unknown>))
     : undefined;
   const row = await deps.db.system.project.update({
     where: { id },

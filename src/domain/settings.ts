@@ -55,3 +55,46 @@ export function readSettings(stored: unknown): ProjectSettings {
   const parsed = projectSettingsSchema.safeParse(stored ?? {});
   return parsed.success ? parsed.data : projectSettingsSchema.parse({});
 }
+
+/** Zod options: an unknown key is one the super admin sets; the message names what is allowed. */
+export const superAdminSets = (allowed: string) => ({
+  error: (issue: { code?: string; keys?: string[] }) =>
+    issue.code === 'unrecognized_keys'
+      ? `${issue.keys?.join(', ')}: set by the super admin; a project admin may change ${allowed}`
+      : undefined,
+});
+
+const adminSection = <T extends Record<string, z.ZodType>>(shape: T) =>
+  z
+    .strictObject(shape, superAdminSets(Object.keys(shape).join(', ')))
+    .partial()
+    .optional();
+
+/** The sections a project admin may change, as refusals name them. */
+export const PROJECT_ADMIN_SECTIONS = 'gateway.clientEvents, suppression, and delivery except maxAttempts';
+
+const { gateway, suppression, delivery } = projectSettingsSchema.shape;
+
+/**
+ * The settings a project admin may change (PUT /api/v1/project): how their own alerts behave,
+ * with the same bounds as above. The rest — gateway capacity, rate limits, retention and
+ * delivery.maxAttempts — spend the hub's capacity or storage, so only a super admin sets them
+ * (PUT /api/v1/projects/{id}). Every field is optional (sections are merged); a field outside the
+ * list is refused, not silently dropped.
+ */
+export const projectAdminSettingsSchema = z.strictObject(
+  {
+    gateway: adminSection({ clientEvents: gateway.unwrap().shape.clientEvents.unwrap() }),
+    suppression: adminSection({
+      maxMatches: suppression.unwrap().shape.maxMatches.unwrap(),
+      windowSeconds: suppression.unwrap().shape.windowSeconds.unwrap(),
+    }),
+    delivery: adminSection({
+      ackTimeoutMs: delivery.unwrap().shape.ackTimeoutMs.unwrap(),
+      useGateway: delivery.unwrap().shape.useGateway.unwrap(),
+      usePusher: delivery.unwrap().shape.usePusher.unwrap(),
+      usePush: delivery.unwrap().shape.usePush.unwrap(),
+    }),
+  },
+  superAdminSets(PROJECT_ADMIN_SECTIONS),
+);

@@ -14,6 +14,7 @@ import { authRoutes } from './routes/auth.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { projectRoutes } from './routes/projects.js';
+import { ownProjectRoutes } from './routes/project.js';
 import { pusherAuthRoutes } from './routes/pusher-auth.js';
 import { providerRoutes } from './routes/providers.js';
 import { fileRoutes } from './routes/files.js';
@@ -101,6 +102,7 @@ export function createApiApp(deps: ApiDeps) {
   app.route(CONSOLE_AUTH_PATH, consoleAuthRoutes(deps));
   app.route('/api/v1/auth', authRoutes(deps));
   app.route('/api/v1/projects', projectRoutes(deps));
+  app.route('/api/v1/project', ownProjectRoutes(deps));
   app.route(SOUNDS_PATH, soundRoutes(deps));
   app.route('/api/v1/notifications', notificationRoutes(deps));
   app.route('/', fileRoutes(deps));

@@ -1,6 +1,6 @@
 // Building blocks of every screen. Data reaches the page only as text nodes or attribute values
 // (never as markup), so nothing a tenant stores can run in the console.
-/* global document, FormData, HTMLElement, Node */
+/* global document, FormData, HTMLElement, navigator, Node, window */
 
 /** h('button', { class: 'quiet', onClick }, 'Save'): an element with its properties and children. */
 export function h(tag, props, ...children) {
@@ -108,13 +108,14 @@ export function field(label, control, hint) {
   return wrapper;
 }
 
-/** Shows an error beside a control (or clears it with null). */
+/** Shows an error beside a control (or clears it with null); false if it has no place for one. */
 export function setFieldError(control, message) {
-  const slot = document.getElementById(`${control.id}-error`);
+  const slot = control.id && document.getElementById(`${control.id}-error`);
   control.setAttribute('aria-invalid', message ? 'true' : 'false');
-  if (!slot) return;
+  if (!slot) return false;
   slot.hidden = !message;
   slot.textContent = message ?? '';
+  return true;
 }
 
 /**
@@ -146,14 +147,12 @@ export function form({ fields, submit, action, extra }) {
 
 function showFormError(el, top, error) {
   const issues = Array.isArray(error?.details) ? error.details : [];
-  let placed = false;
+  let placed = 0;
   for (const issue of issues) {
-    const name = String(issue.path ?? '').split('.')[0];
-    const control = name && el.elements.namedItem(name);
-    if (control instanceof HTMLElement) {
-      setFieldError(control, issue.message);
-      placed = true;
-    }
+    // The control named by the whole path (settings.suppression.maxMatches), else by its start.
+    const path = String(issue.path ?? '');
+    const control = (path && el.elements.namedItem(path)) || el.elements.namedItem(path.split('.')[0]);
+    if (control instanceof HTMLElement && setFieldError(control, issue.message)) placed++;
   }
   const named = error?.details?.field && el.elements.namedItem(error.details.field);
   if (named instanceof HTMLElement) {
@@ -161,8 +160,10 @@ function showFormError(el, top, error) {
     named.focus();
     return;
   }
-  fill(top, errorBox(error));
-  if (placed) el.querySelector('[aria-invalid="true"]')?.focus();
+  // Every problem is beside its field: the top only points there, without repeating them.
+  const everyPlaced = placed > 0 && placed === issues.length;
+  fill(top, errorBox(everyPlaced ? { message: 'Not saved: see the marked fields below.' } : error));
+  el.querySelector('[aria-invalid="true"]')?.focus();
 }
 
 /** Loads data into `el`: a loading line, then `render(data)`, or the error where the data would be. */
@@ -186,17 +187,48 @@ export function actionButton(label, action, props = {}) {
       ...props,
       onClick: async () => {
         status.textContent = '';
+        // Busy like a form's submit button: disabled, "…" after its label, aria-busy.
         button.disabled = true;
+        button.textContent = `${label}…`;
+        button.setAttribute('aria-busy', 'true');
         try {
           await action();
         } catch (error) {
           status.textContent = error.message;
         } finally {
           button.disabled = false;
+          button.textContent = label;
+          button.removeAttribute('aria-busy');
         }
       },
     },
     label,
+  );
+  return h('span', { class: 'row' }, button, status);
+}
+
+/**
+ * A button that copies `text` to the clipboard. Where the page has no clipboard (plain http off
+ * localhost is not a secure context), it selects `target` for Ctrl+C instead.
+ */
+export function copyButton(text, target) {
+  const status = h('span', { class: 'muted', role: 'status' });
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'quiet',
+      onClick: async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          status.textContent = 'Copied.';
+        } catch {
+          window.getSelection()?.selectAllChildren(target);
+          status.textContent = 'Selected: press Ctrl+C (⌘C) to copy.';
+        }
+      },
+    },
+    'Copy',
   );
   return h('span', { class: 'row' }, button, status);
 }

@@ -19,6 +19,7 @@ import { rulesView, ruleView } from './views/rules.js';
 import { bucketsView, providersView, settingsView, soundsView } from './views/project.js';
 import { auditView } from './views/audit.js';
 import { eventView, liveView } from './views/live.js';
+import { alertView } from './views/alerts.js';
 import { projectsView, projectView, statusView } from './views/cluster.js';
 
 const signedIn = () => currentSession() !== null;
@@ -31,8 +32,15 @@ const member = () => signedIn() && !superAdmin();
 const ROUTES = [
   { path: '/sign-in', view: signInView, allowed: () => !signedIn() },
   { path: '/', view: home },
-  { path: '/live', view: liveView, allowed: allowedTo('events:read'), nav: ['Project', 'Live view'] },
+  // The stream wants both (GET /api/v1/live): a rule manager has only the first.
+  {
+    path: '/live',
+    view: liveView,
+    allowed: () => can('events:read') && can('notifications:admin'),
+    nav: ['Project', 'Live view'],
+  },
   { path: '/events/:id', view: eventView, allowed: allowedTo('events:read') },
+  { path: '/alerts/:id', view: alertView, allowed: allowedTo('rules:read') },
   {
     path: '/users/pending',
     view: pendingView,
@@ -61,7 +69,7 @@ const ROUTES = [
   {
     path: '/settings',
     view: settingsView,
-    allowed: () => superAdmin() && Boolean(actingProject()),
+    allowed: allowedTo('projects:admin'),
     nav: ['Project', 'Settings and API key'],
   },
   { path: '/inbox', view: inboxView, allowed: member, nav: ['You', 'Inbox'] },
@@ -139,7 +147,11 @@ setRoutes(ROUTES, (route) => {
   drawHeader();
   drawNav(route);
   if (!signedIn() && here() !== '/sign-in') navigate('/sign-in', { replace: true });
-  else document.getElementById('main').focus({ preventScroll: true });
+  else {
+    // The new screen gets the focus, unless it placed it itself (sign-in: the email field).
+    const main = document.getElementById('main');
+    if (!main.contains(document.activeElement)) main.focus({ preventScroll: true });
+  }
 });
 
 onSessionChange((session) => {

@@ -15,14 +15,14 @@ import {
   z,
 } from '../openapi.js';
 
-const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
+export const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
 const Settings = z.record(z.string(), z.unknown()).openapi({
   description:
     'Partial settings: gateway, rateLimits, suppression, delivery, retention (see the Project schema)',
   example: { gateway: { clientEvents: true }, suppression: { maxMatches: 5, windowSeconds: 60 } },
 });
 
-const ProjectSchema = z
+export const ProjectSchema = z
   .object({
     id: z.string(),
     name: z.string(),
@@ -70,11 +70,20 @@ const CreatedProject = z
   })
   .openapi('CreatedProject');
 
+/** What both a super admin and a project admin may change about a project. */
+export const projectChanges = {
+  name: z.string().trim().min(1).max(120).optional(),
+  description: z.string().max(5000).nullable().optional(),
+  webhookUrl: WebhookUrl.nullable().optional(),
+};
+
+export const NewApiKey = z
+  .object({ apiKey: z.string(), apiKeyPrefix: z.string() })
+  .openapi('NewApiKey', { description: 'The new key, shown only this once' });
+
 const UpdateProject = z
   .object({
-    name: z.string().trim().min(1).max(120).optional(),
-    description: z.string().max(5000).nullable().optional(),
-    webhookUrl: WebhookUrl.nullable().optional(),
+    ...projectChanges,
     status: z.enum(['active', 'disabled']).optional(),
     settings: Settings.optional(),
   })
@@ -193,10 +202,7 @@ export function projectRoutes(deps: DomainDeps) {
       security: security.superAdmin,
       request: { params: IdParam },
       responses: {
-        200: jsonContent(
-          z.object({ apiKey: z.string(), apiKeyPrefix: z.string() }),
-          'The new key, shown once',
-        ),
+        200: jsonContent(NewApiKey, 'The new key, shown once'),
         ...errors,
       },
     }),

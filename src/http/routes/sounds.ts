@@ -46,6 +46,24 @@ const SoundUpload = z
   })
   .openapi('SoundUpload');
 
+const SoundPage = pageOf(SoundSchema)
+  .extend({
+    quota: z
+      .object({
+        count: z.number().int().openapi({ description: 'Sounds a project may have (SOUND_QUOTA_COUNT)' }),
+        bytes: z.number().int().openapi({ description: 'Bytes all its sounds may take (SOUND_QUOTA_BYTES)' }),
+        fileBytes: z.number().int().openapi({ description: 'Bytes one sound may have (SOUND_MAX_BYTES)' }),
+      })
+      .openapi({ description: "The hub's limits, the same for every project" }),
+  })
+  .openapi('SoundPage');
+
+const quotaOf = ({ config }: DomainDeps) => ({
+  count: config.sounds.quotaCount,
+  bytes: config.sounds.quotaBytes,
+  fileBytes: config.sounds.maxBytes,
+});
+
 const tags = ['Sounds'];
 
 export function soundRoutes(deps: DomainDeps) {
@@ -92,9 +110,13 @@ export function soundRoutes(deps: DomainDeps) {
       summary: "List the project's sounds, each with a fresh signed URL (any project user)",
       security: security.bearerOrSuperAdmin,
       request: { query: PageQuery },
-      responses: { 200: jsonContent(pageOf(SoundSchema), 'A page of sounds, by name'), ...errors },
+      responses: { 200: jsonContent(SoundPage, 'A page of sounds, by name, and the quota'), ...errors },
     }),
-    async (c) => c.json(await sounds.listSounds(deps, projectOf(c), c.req.valid('query')), 200),
+    async (c) =>
+      c.json(
+        { ...(await sounds.listSounds(deps, projectOf(c), c.req.valid('query'))), quota: quotaOf(deps) },
+        200,
+      ),
   );
 
   router.openapi(

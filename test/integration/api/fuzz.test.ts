@@ -138,8 +138,8 @@ describe('API fuzzer', () => {
         }));
       }),
     );
-    // Operations that end the caller's session run last (after the others have finished).
-    const ending = (c: Case) => /logout|password/.test(c.op.path);
+    // Operations that end the caller's session or replace its API key run last (after the others).
+    const ending = (c: Case) => /logout|password|api-key/.test(c.op.path);
     const failures: string[] = [];
     for (const group of [cases.filter((c) => !ending(c)), cases.filter(ending)]) {
       const queue = [...group];

@@ -30,6 +30,8 @@ interface RouteEntry {
   body?: Partial<Record<string, (a: SeedOfA) => unknown>>;
   /** The call ends B's session (logout): log B in again afterwards. */
   endsSession?: true;
+  /** The call replaces B's API key (its answer holds the new one): use that one afterwards. */
+  replacesApiKey?: true;
   /** Not called here, and why (an endless stream: its own test covers its isolation). */
   elsewhere?: string;
 }
@@ -59,6 +61,9 @@ const ROUTES: Record<string, RouteEntry> = {
     body: { post: (a) => ({ socket_id: '1.2', channel_name: `private-user-${a.ids.User}` }) },
   },
   '/api/v1/users/me/pusher-user-auth': { body: { post: () => ({ socket_id: '1.2' }) } },
+  // The caller's own project: B reads, changes and re-keys B, whatever X-Project-Id says.
+  '/api/v1/project': {},
+  '/api/v1/project/api-key': { replacesApiKey: true },
   '/api/v1/providers': {},
   '/api/v1/providers/fcm': {},
   '/api/v1/providers/apns': {},
@@ -361,6 +366,7 @@ it("writes with B's credentials change nothing in A and store no reference to A 
           if (refs.length) problems.push(`${what}: stored A's ${refs.join(', ')} in B's ${model}: ${row}`);
         }
       }
+      if (ROUTES[route.path]!.replacesApiKey && res.status === 200) b.apiKey = res.body.apiKey;
       if (ROUTES[route.path]!.endsSession && credential === 'bearer') {
         const password =
           res.status === 204 && route.path.endsWith('change-password')

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createTestProject, expectError, superAdminToken, type TestProject } from '../../support/api.js';
 import { startHub, type TestHub } from '../../support/hub.js';
+import { testConfig } from '../../support/env.js';
 import { createRule, createUser, type TestUser } from '../inbox/fixtures.js';
 import {
   download,
@@ -188,6 +189,12 @@ describe('POST /api/v1/sounds', () => {
     );
     expect((await uploadSound(hub, byBytes.adminToken, { name: 'c', bytes: wav(MiB / 2) })).status).toBe(201);
     expect(await filesOf(byBytes.id)).toHaveLength(3);
+    // The listing says what the quota is, so a client can show how much is left.
+    expect((await list(byBytes.adminToken)).body.quota).toEqual({
+      count: 3,
+      bytes: 2.5 * MiB,
+      fileBytes: testConfig().sounds.maxBytes,
+    });
   });
 
   it('holds the quota when uploads race', async () => {

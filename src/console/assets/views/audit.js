@@ -5,6 +5,14 @@ import { actionButton, errorBox, field, fill, form, h, loading, page, table, whe
 
 const isoOf = (local) => (local ? new Date(local).toISOString() : undefined);
 
+/** What an entry is about; an API request (api.request) by its method, route and answer. */
+function resourceOf(entry) {
+  const m = entry.metadata ?? {};
+  if (entry.resourceType === 'route' && m.method)
+    return h('code', null, `${m.method} ${m.route ?? m.path} → ${m.status}`);
+  return entry.resourceType ? `${entry.resourceType} ${entry.resourceId ?? ''}` : '—';
+}
+
 export async function auditView(screen) {
   const control = (name, props = {}) => h('input', { name, ...props });
   const filters = {};
@@ -20,10 +28,7 @@ export async function auditView(screen) {
           { label: 'When', cell: (e) => when(e.createdAt) },
           { label: 'Action', cell: (e) => h('code', null, e.action) },
           { label: 'Actor', cell: (e) => `${e.actorType}${e.actorId ? ` ${e.actorId}` : ''}` },
-          {
-            label: 'Resource',
-            cell: (e) => (e.resourceType ? `${e.resourceType} ${e.resourceId ?? ''}` : '—'),
-          },
+          { label: 'Resource', cell: resourceOf },
           { label: 'IP', cell: (e) => e.ip ?? '—' },
         ],
         rows,

@@ -1,11 +1,13 @@
 // The live view: events as the pipeline stores them (GET /api/v1/live, server-sent events read
 // with fetch so the token goes in a header), the rules they matched or why not (POST /rules/test
-// per rule), their notifications and the deliveries per recipient. Pause and filter.
+// per rule), their notifications and the deliveries per recipient. Pause and filter. Above them,
+// the alerts board (views/alerts.js), redrawn as events arrive.
 /* global AbortController, TextDecoderStream, setTimeout */
-import { get, post } from '../api.js';
+import { can, get, post } from '../api.js';
 import { actionButton, badge, errorBox, field, fill, h, load, page, table, when } from '../dom.js';
 import { BASE, onLeave } from '../router.js';
 import { explainSteps } from './rules.js';
+import { alertBoard } from './alerts.js';
 
 const MAX_SHOWN = 200;
 /** Rules traced by "Why not?": each is one POST /rules/test. */
@@ -158,6 +160,7 @@ export async function liveView(screen) {
   const filter = h('input', { name: 'filter', type: 'search', placeholder: 'Event type contains…' });
   const matchedOnly = h('input', { type: 'checkbox', name: 'matchedOnly' });
   const pause = h('button', { type: 'button', class: 'quiet', 'aria-pressed': 'false' }, 'Pause');
+  const board = can('rules:read') ? alertBoard() : null;
   const held = [];
   let paused = false;
   let stopped = false;
@@ -206,8 +209,13 @@ export async function liveView(screen) {
       try {
         const res = await get('/live', { raw: true, signal: controller.signal });
         await readEvents(res.body, (type, data) => {
-          if (type === 'ready') return status();
+          if (type === 'ready') {
+            board?.soon(); // (re)connected: what happened while away
+            return status();
+          }
           if (type !== 'event') return;
+          // Even while paused: the board shows the current state, not the stream's.
+          board?.soon();
           const event = JSON.parse(data);
           if (paused) {
             held.push(event);
@@ -216,6 +224,8 @@ export async function liveView(screen) {
         });
       } catch (error) {
         if (stopped) return;
+        // Refused for good (a permission): say so once instead of retrying forever.
+        if (error.status === 403) return status(`Not streaming: ${error.message}`);
         status(`Disconnected: ${error.message}. Retrying…`);
         await new Promise((resolve) => setTimeout(resolve, 3000));
       }
@@ -224,14 +234,17 @@ export async function liveView(screen) {
   onLeave(() => {
     stopped = true;
     controller?.abort();
+    board?.stop();
   });
 
   fill(
     screen,
     page(
       'Live view',
-      'Events of this project as they are processed, with the rules they matched and their notifications.',
+      'Alerts by state, and the events of this project as they are processed, with the rules they matched and their notifications.',
     ),
+    board ? [h('h2', null, 'Alerts'), board.el] : null,
+    h('h2', null, 'Events'),
     h(
       'div',
       { class: 'row' },
@@ -244,6 +257,7 @@ export async function liveView(screen) {
     list,
   );
   connect();
+  board?.refresh();
 }
 
 export async function eventView(screen, { id }) {

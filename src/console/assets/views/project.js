@@ -1,13 +1,23 @@
-// A project's configuration: sounds, provider credentials (write-only), transfer buckets, and for a
-// super admin acting in it, its settings and API key.
+// A project's configuration: sounds, provider credentials (write-only), transfer buckets, its
+// settings (a super admin acting in it also sets its limits) and the API key, shown once.
 /* global confirm */
 import { actingProject, can, del, get, post, put, request } from '../api.js';
-import { actionButton, badge, bytes, field, fill, form, h, page, table, when } from '../dom.js';
+import { actionButton, badge, bytes, copyButton, field, fill, form, h, page, table, when } from '../dom.js';
 import { navigate } from '../router.js';
 
+/** "3 of 50 sounds, 1.2 MiB of 20.0 MiB used; one file up to 1.0 MiB". */
+function quotaText({ items, total, quota }) {
+  const used = items.reduce((sum, s) => sum + s.sizeBytes, 0);
+  // (All are listed unless the hub allows more than a page: then the sum is of the listed ones.)
+  const usage =
+    total > items.length
+      ? `${bytes(used)} in the first ${items.length}`
+      : `${bytes(used)} of ${bytes(quota.bytes)} used`;
+  return `${total} of ${quota.count} sounds, ${usage}; one file up to ${bytes(quota.fileBytes)}.`;
+}
+
 export async function soundsView(screen) {
-  const sounds = await get('/sounds');
-  const used = sounds.items.reduce((sum, s) => sum + s.sizeBytes, 0);
+  const sounds = await get('/sounds?pageSize=200');
   const reload = () => navigate('/sounds', { replace: true });
   const name = h('input', { name: 'name', required: true, maxlength: 120 });
   const file = h('input', {
@@ -18,10 +28,8 @@ export async function soundsView(screen) {
   });
   fill(
     screen,
-    page(
-      'Sounds',
-      `${sounds.items.length} sounds, ${bytes(used)} used. Rules can play one with their alert.`,
-    ),
+    page('Sounds', 'Rules can play one with their alert.'),
+    h('p', { id: 'sound-quota' }, quotaText(sounds)),
     table(
       [
         { label: 'Name', cell: (s) => h('strong', null, s.name) },
@@ -51,14 +59,7 @@ export async function soundsView(screen) {
           { class: 'panel' },
           h('h2', null, 'Upload a sound'),
           form({
-            fields: [
-              field('Name', name),
-              field(
-                'File',
-                file,
-                'MP3, Ogg or WAV; the size and count quotas are the hub’s SOUND_* settings',
-              ),
-            ],
+            fields: [field('Name', name), field('File', file, 'MP3, Ogg or WAV')],
             submit: 'Upload',
             action: async (data) => {
               await request('POST', '/sounds', { form: data });
@@ -76,7 +77,16 @@ const PROVIDERS = {
     fields: () => [
       field('Service account JSON', h('textarea', { name: 'serviceAccount', rows: 5, autocomplete: 'off' })),
     ],
-    body: (d) => ({ serviceAccount: JSON.parse(String(d.get('serviceAccount'))) }),
+    body: (d) => {
+      try {
+        return { serviceAccount: JSON.parse(String(d.get('serviceAccount'))) };
+      } catch (error) {
+        throw Object.assign(
+          new Error(`Paste the service account JSON file Firebase gave you (${error.message})`),
+          { details: { field: 'serviceAccount' } },
+        );
+      }
+    },
   },
   apns: {
     label: 'Apple Push Notification service',
@@ -220,75 +230,174 @@ export async function bucketsView(screen) {
   );
 }
 
-/** Shows a secret once, with the warning that it will not be shown again. */
-export const secretOnce = (label, value) =>
-  h(
+/** Shows a secret once, with the warning that it will not be shown again and a copy button. */
+export function secretOnce(label, value) {
+  const text = h('p', { class: 'secret' }, value);
+  return h(
     'div',
     { class: 'panel', role: 'status' },
     h('p', null, `${label} — shown only this once; copy it now:`),
-    h('p', { class: 'secret' }, value),
+    text,
+    copyButton(value, text),
   );
+}
+
+/** What a project admin may change (PUT /project), by settings path. */
+const ADMIN_SETTINGS = [
+  {
+    path: 'suppression.maxMatches',
+    label: 'At most … alerts per rule',
+    hint: 'The suppression of rules that set none: at most this many notifications…',
+  },
+  { path: 'suppression.windowSeconds', label: '… per seconds', hint: '…in this many seconds' },
+  {
+    path: 'delivery.ackTimeoutMs',
+    label: 'Push after (ms) unacknowledged',
+    hint: 'An unacknowledged notification is also pushed to the phone after this long',
+  },
+  { path: 'delivery.useGateway', label: 'Deliver through the gateway (WebSocket)', check: true },
+  { path: 'delivery.usePusher', label: 'Deliver through hosted Pusher', check: true },
+  { path: 'delivery.usePush', label: 'Deliver by push (FCM, APNs)', check: true },
+  { path: 'gateway.clientEvents', label: 'Client events between channel members', check: true },
+];
+
+/** The limits only a super admin sets (PUT /projects/{id}): they spend the hub's capacity. */
+const LIMITS = [
+  { path: 'rateLimits.apiPerMinute', label: 'API requests per minute' },
+  { path: 'rateLimits.userPerMinute', label: 'API requests per minute per user' },
+  { path: 'rateLimits.ingestPerSecond', label: 'Events ingested per second' },
+  { path: 'gateway.maxConnections', label: 'Gateway connections' },
+  { path: 'gateway.maxChannelsPerConnection', label: 'Channels per connection' },
+  { path: 'gateway.clientEventsPerSecond', label: 'Client events per second per connection' },
+  { path: 'delivery.maxAttempts', label: 'Delivery attempts' },
+  { path: 'retention.eventsDays', label: 'Events kept (days)' },
+  { path: 'retention.notificationsDays', label: 'Notifications kept (days)' },
+  { path: 'retention.auditDays', label: 'Audit log kept (days)' },
+];
+
+const valueAt = (settings, path) => path.split('.').reduce((at, key) => at?.[key], settings);
+
+/** A control named by its settings path, so an API error about it lands beside it. */
+function settingControl(setting, settings) {
+  const name = `settings.${setting.path}`;
+  const value = valueAt(settings, setting.path);
+  if (setting.check)
+    return h(
+      'label',
+      { class: 'check' },
+      h('input', { type: 'checkbox', name, checked: value === true }),
+      setting.label,
+    );
+  return field(
+    setting.label,
+    h('input', { name, type: 'number', step: 1, inputmode: 'numeric', value: String(value ?? '') }),
+    setting.hint,
+  );
+}
+
+/** The settings patch of the form's controls: sections of the paths in `settings`. */
+function settingsPatch(data, settings) {
+  const patch = {};
+  for (const setting of settings) {
+    const [section, key] = setting.path.split('.');
+    const raw = data.get(`settings.${setting.path}`);
+    // An empty number field is sent as null: the API names the field and its bounds.
+    const value = setting.check ? raw === 'on' : raw === '' ? null : Number(raw);
+    (patch[section] ??= {})[key] = value;
+  }
+  return patch;
+}
 
 export async function settingsView(screen) {
-  const id = actingProject();
-  const project = await get(`/projects/${id}`);
-  const shown = h('div');
-  const text = (name, value) => h('input', { name, value: value ?? '' });
-  const settings = h(
-    'textarea',
-    { name: 'settings', rows: 10, spellcheck: 'false' },
-    JSON.stringify(project.settings, null, 2),
-  );
+  // A super admin acting inside the project may also change its limits (PUT /projects/{id}).
+  const superAdmin = Boolean(actingProject());
+  const project = await get('/project');
+  const shown = h('div', { id: 'new-api-key' });
+  const text = (name, value, props = {}) => h('input', { name, value: value ?? '', ...props });
+  const editable = superAdmin ? [...ADMIN_SETTINGS, ...LIMITS] : ADMIN_SETTINGS;
+  const limits = superAdmin
+    ? h(
+        'fieldset',
+        null,
+        h('legend', null, 'Limits (only a super admin sets them)'),
+        h(
+          'div',
+          { class: 'fields' },
+          LIMITS.map((l) => settingControl(l, project.settings)),
+        ),
+      )
+    : null;
   fill(
     screen,
     page(
       `${project.name} settings`,
-      `Slug ${project.slug}; API key ${project.apiKeyPrefix}…; gateway key ${project.gateway.key}`,
+      `Slug ${project.slug} · API key ${project.apiKeyPrefix}… · gateway app ${project.gateway.appId}, key ${project.gateway.key}`,
     ),
+    h('p', { id: 'settings-saved', class: 'ok', role: 'status', hidden: true }, 'Saved.'),
     form({
       fields: [
-        field('Name', text('name', project.name)),
-        field('Description', text('description', project.description)),
+        field('Name', text('name', project.name, { required: true, maxlength: 120 })),
+        field('Description', text('description', project.description, { maxlength: 5000 })),
         field(
           'Webhook URL',
-          text('webhookUrl', project.webhookUrl),
-          'Presence and channel webhooks are POSTed here',
+          text('webhookUrl', project.webhookUrl, { type: 'url', inputmode: 'url' }),
+          'Presence and channel webhooks are POSTed here (https://…)',
         ),
-        field(
-          'Settings',
-          settings,
-          'JSON; sections are merged: gateway, rateLimits, suppression, delivery, retention',
+        h(
+          'fieldset',
+          null,
+          h('legend', null, 'Alerting and delivery'),
+          h(
+            'div',
+            { class: 'fields' },
+            ADMIN_SETTINGS.filter((s) => !s.check).map((s) => settingControl(s, project.settings)),
+          ),
+          ADMIN_SETTINGS.filter((s) => s.check).map((s) => settingControl(s, project.settings)),
         ),
+        limits,
       ],
       submit: 'Save settings',
       action: async (data) => {
-        let parsed;
-        try {
-          parsed = JSON.parse(String(data.get('settings')));
-        } catch (error) {
-          throw Object.assign(new Error(`Settings: not JSON (${error.message})`), {
-            details: { field: 'settings' },
-          });
-        }
-        await put(`/projects/${id}`, {
+        const changes = {
           name: data.get('name'),
           description: data.get('description') || null,
           webhookUrl: data.get('webhookUrl') || null,
-          settings: parsed,
-        });
+          settings: settingsPatch(data, editable),
+        };
+        await (superAdmin ? put(`/projects/${project.id}`, changes) : put('/project', changes));
         await navigate('/settings', { replace: true });
+        screen.ownerDocument.getElementById('settings-saved')?.removeAttribute('hidden');
       },
     }),
+    superAdmin
+      ? null
+      : h(
+          'section',
+          { class: 'panel' },
+          h('h2', null, 'Limits'),
+          h('p', { class: 'hint' }, 'Set by the hub’s super admin; ask them to change one.'),
+          table(
+            [
+              { label: 'Limit', cell: (l) => l.label },
+              { label: 'Value', cell: (l) => String(valueAt(project.settings, l.path)) },
+            ],
+            LIMITS,
+          ),
+        ),
     h(
       'section',
       { class: 'panel' },
       h('h2', null, 'API key'),
-      h('p', null, 'Rotating replaces the key at once on every node: the old key stops working.'),
+      h(
+        'p',
+        null,
+        `The key starting ${project.apiKeyPrefix}… sends events. Rotating replaces it at once on every node: the old key stops working.`,
+      ),
       actionButton(
         'Rotate the API key',
         async () => {
           if (!confirm('Rotate the API key? Systems still sending the old key are refused at once.')) return;
-          const rotated = await post(`/projects/${id}/regenerate-api-key`);
+          const rotated = await post('/project/api-key');
           fill(shown, secretOnce('The new API key', rotated.apiKey));
         },
         { class: 'danger' },

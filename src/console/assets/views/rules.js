@@ -123,10 +123,11 @@ function readSample(textarea) {
 
 export async function ruleView(screen, { id }) {
   const isNew = id === 'new';
-  const [rule, roles, sounds] = await Promise.all([
+  const [rule, roles, sounds, policies] = await Promise.all([
     isNew ? null : get(`/rules/${encodeURIComponent(id)}`),
     get('/roles'),
     get('/sounds'),
+    get('/escalation-policies?pageSize=200'),
   ]);
   const writable = can('rules:write');
   const input = (name, value, props = {}) => h('input', { name, value: value ?? '', ...props });
@@ -166,6 +167,22 @@ export async function ruleView(screen, { id }) {
         }),
         role.name,
       ),
+    ),
+  );
+  // An alert instead of one-off notifications: a dedup key, and optionally when it resolves and
+  // the escalation policy that pages through it (docs/alerting.md).
+  const dedupKey = input('alert.dedupKey', rule?.alert?.dedupKey, { maxlength: 500, spellcheck: 'false' });
+  const resolveWhen = h(
+    'textarea',
+    { name: 'alert.resolveWhen', rows: 2, spellcheck: 'false' },
+    rule?.alert?.resolveWhen ?? '',
+  );
+  const policy = h(
+    'select',
+    { name: 'escalationPolicyId' },
+    h('option', { value: '' }, 'No escalation policy'),
+    policies.items.map((p) =>
+      h('option', { value: p.id, selected: rule?.escalationPolicyId === p.id }, p.name),
     ),
   );
   const check = h('div', { id: 'condition-check', 'aria-live': 'polite' });
@@ -232,6 +249,10 @@ export async function ruleView(screen, { id }) {
       active: data.get('active') === 'on',
       soundId: data.get('soundId') || null,
       suppression: limit.maxMatches || limit.windowSeconds ? limit : null,
+      alert: data.get('alert.dedupKey')
+        ? { dedupKey: data.get('alert.dedupKey'), resolveWhen: data.get('alert.resolveWhen') || null }
+        : null,
+      escalationPolicyId: data.get('escalationPolicyId') || null,
     };
     const saved = isNew ? await post('/rules', fields) : await put(`/rules/${rule.id}`, fields);
     await navigate(`/rules/${saved.id}`, { replace: isNew });
@@ -294,6 +315,22 @@ export async function ruleView(screen, { id }) {
           { class: 'row' },
           field('At most … alerts', maxMatches),
           field('… per seconds', windowSeconds),
+        ),
+        h(
+          'fieldset',
+          null,
+          h('legend', null, 'Alert (instead of one-off notifications)'),
+          field(
+            'Dedup key',
+            dedupKey,
+            'Template, e.g. {{event.payload.host}}: events with the same key count into one open alert. Empty: no alert.',
+          ),
+          field(
+            'Resolve when',
+            resolveWhen,
+            'A condition over later events that closes the alert of their key',
+          ),
+          field('Escalation policy', policy, 'Pages through its steps until someone acknowledges'),
         ),
         h('label', { class: 'check' }, active, 'Active'),
       ],
