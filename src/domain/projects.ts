@@ -48,7 +48,6 @@ function newApiKey(deps: DomainDeps) {
   };
 }
 
-
 /** A new project's name, slug and first admin: checked alike by the REST API and the CLI. */
 export const newProjectSchema = z.object({
   name: z.string().trim().min(1).max(120),

@@ -40,7 +40,6 @@ function cleanFileName(uploaded: string, extension: string): string {
   return base.replace(/^\.+/, '') || `sound.${extension}`;
 }
 
-
 export interface SoundUpload {
   name: string;
   fileName: string;

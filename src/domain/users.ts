@@ -46,7 +46,6 @@ const deviceSelect = {
   lastUsedAt: true,
 } as const satisfies Prisma.DeviceSelect;
 
-
 async function findUser(db: ProjectDb, id: string): Promise<UserRow> {
   const row = await db.user.findUnique({ where: { id }, select: userSelect });
   if (!row) throw notFound('User');

@@ -52,7 +52,6 @@ export interface DigestDeps {
   onReceipts?: (projectId: string, userIds: string[]) => Promise<void>;
 }
 
-
 /** Sends the digest of one period; returns how many matches it summed up (0: nothing sent). */
 export async function sendDigest(deps: DigestDeps, job: DigestJob): Promise<number> {
   const { projectId, ruleId } = job;

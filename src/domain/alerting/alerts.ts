@@ -70,7 +70,6 @@ export interface AlertMatch {
   body: string;
 }
 
-
 /**
  * Applies the pipeline's alert matches, before the events are written: a redelivered event finds
  * its timeline entry (unique per alert and event) and changes nothing. New alerts are put on the
