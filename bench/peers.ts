@@ -1,0 +1,300 @@
+// Tocsin against Soketi 1.6.1 on the same load, as a user choosing between the two would try it:
+// each server in its own process on its own ports (Tocsin: one process, all roles, `tocsin start`),
+// the same raw Pusher-protocol subscribers on one public channel, events triggered with the
+// official `pusher` SDK pointed at each server's own port, runs alternating A B A B.
+//
+// Soketi is installed at run time into a folder under the OS temp dir (with the uWebSockets.js
+// build Tocsin uses, since Soketi's own is fetched from GitHub); it is never a dependency of the
+// project and never committed. Run with `npm run bench:peers [-- --loads 100x500@50,… --rounds 2]`.
+// Needs the local MariaDB and Redis (database `tocsin_bench_peers`, Redis prefix `tocsin-peers:`).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Pusher from 'pusher';
+import { connectMany, markdownTable, type Client } from './servers.js';
+
+const SOKETI_VERSION = '1.6.1';
+const UWS_BUILD = 'npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0';
+const CHANNEL = 'bench-peers';
+const DRAIN_MS = 10_000;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Load {
+  subscribers: number;
+  messages: number;
+  rate: number;
+}
+
+function parseArgs(argv: string[]): { loads: Load[]; rounds: number } {
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const loads = (value('--loads') ?? '100x500@50,1000x200@20,1000x1000@1000').split(',').map((spec) => {
+    const match = /^(\d+)x(\d+)@(\d+)$/.exec(spec.trim());
+    if (!match) throw new Error(`--loads: "${spec}" is not SUBSCRIBERSxMESSAGES@RATE, e.g. 100x500@50`);
+    return { subscribers: Number(match[1]), messages: Number(match[2]), rate: Number(match[3]) };
+  });
+  return { loads, rounds: Number(value('--rounds') ?? 2) };
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** A server under test: where clients connect and where the SDK triggers. */
+interface Peer {
+  name: string;
+  wsPort: number;
+  app: { id: string; key: string; secret: string };
+  triggerPort: number;
+  stop(): Promise<void>;
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${what} did not come up within ${timeoutMs / 1000} s`);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  };
+}
+
+function installSoketi(): string {
+  const dir = join(tmpdir(), `tocsin-bench-soketi-${SOKETI_VERSION}`);
+  const server = join(dir, 'node_modules/@soketi/soketi/bin/server.js');
+  if (existsSync(server)) return server;
+  say(`Installing @soketi/soketi@${SOKETI_VERSION} into ${dir} (once; about 30 s)…`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'tocsin-bench-soketi',
+      private: true,
+      dependencies: { '@soketi/soketi': SOKETI_VERSION },
+      overrides: { 'uWebSockets.js': UWS_BUILD },
+    }),
+  );
+  const result = spawnSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund'], {
+    cwd: dir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (result.status !== 0 || !existsSync(server))
+    throw new Error(`npm install of Soketi failed in ${dir}: see the output above`);
+  return server;
+}
+
+async function startSoketi(server: string, port: number): Promise<Peer> {
+  const app = { id: 'bench', key: 'bench-key', secret: 'bench-secret' };
+  const child = spawn(process.execPath, [server, 'start'], {
+    env: {
+      ...process.env,
+      SOKETI_PORT: String(port),
+      SOKETI_HOST: '127.0.0.1',
+      SOKETI_METRICS_ENABLED: 'false',
+      SOKETI_DEFAULT_APP_ID: app.id,
+      SOKETI_DEFAULT_APP_KEY: app.key,
+      SOKETI_DEFAULT_APP_SECRET: app.secret,
+      SOKETI_DEFAULT_APP_MAX_CONNS: '-1',
+      SOKETI_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SEC: '-1',
+      SOKETI_DEBUG: '0',
+      NODE_NO_WARNINGS: '1', // its AWS SDK v2 end-of-support notice
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitFor('Soketi', async () => (await fetch(`http://127.0.0.1:${port}/`)).ok);
+  return { name: 'Soketi', wsPort: port, triggerPort: port, app, stop: stopper(child) };
+}
+
+async function startTocsinPeer(apiPort: number, gatewayPort: number): Promise<Peer> {
+  const password = 'bench-peers-admin-password';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      // Its own database: the super admin's password is set when the database is first made.
+      DATABASE_URL: process.env.BENCH_PEERS_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/tocsin_bench_peers',
+      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: 'tocsin-peers:',
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(apiPort),
+      GATEWAY_PORT: String(gatewayPort),
+      LOG_LEVEL: 'warn',
+      TOCSIN_PRINT_BANNER: 'false',
+      TOCSIN_ADMIN_PASSWORD: password,
+      PASSWORD_HASH_COST: '4',
+      // Fixed secrets: the bench database outlives a run, and its rows are encrypted with them.
+      TOCSIN_ENCRYPTION_KEY: Buffer.from('tocsin-bench-peers-32-byte-key!!').toString('base64'),
+      TOCSIN_API_KEY_PEPPER: 'bench-peers-pepper-bench-peers-pepper',
+      TOCSIN_JWT_SECRET: 'bench-peers-jwt-secret-bench-peers-jwt',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const api = `http://127.0.0.1:${apiPort}`;
+  await waitFor('Tocsin', async () => (await fetch(`${api}/ready`)).ok, 120_000);
+  const post = async (path: string, body: unknown, token?: string) => {
+    const res = await fetch(`${api}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const { accessToken } = await post('/api/v1/auth/login', { email: 'admin@tocsin.local', password });
+  const created = await post(
+    '/api/v1/projects',
+    {
+      name: 'Peers bench',
+      slug: `peers-${Date.now().toString(36)}`,
+      settings: {
+        gateway: { maxConnections: 1_000_000 },
+        rateLimits: { apiPerMinute: 1_000_000, ingestPerSecond: 1_000_000 },
+      },
+    },
+    accessToken as string,
+  );
+  const gateway = created.gateway as { appId: string; key: string; secret: string };
+  // The Pusher HTTP API on the gateway port, where a Soketi user points the SDK; else the API port.
+  const probe = await fetch(`http://127.0.0.1:${gatewayPort}/apps/${gateway.appId}/channels`).catch(
+    () => null,
+  );
+  const onGateway = probe !== null && probe.status !== 404;
+  if (!onGateway) say('  (this Tocsin serves the Pusher HTTP API on its API port only: triggering there)');
+  return {
+    name: 'Tocsin',
+    wsPort: gatewayPort,
+    triggerPort: onGateway ? gatewayPort : apiPort,
+    app: { id: gateway.appId, key: gateway.key, secret: gateway.secret },
+    stop: stopper(child),
+  };
+}
+
+interface Result {
+  deliveriesPerSecond: number;
+  first: { p50: number; p99: number };
+  all: { p50: number; p99: number };
+  loss: number;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+
+const now = () => performance.timeOrigin + performance.now();
+
+/** One load against one peer: subscribe, trigger at the rate, wait for every receipt (or the drain deadline). */
+async function run(peer: Peer, load: Load, firstAddress: number): Promise<Result> {
+  const sentAt = new Float64Array(load.messages);
+  const firstAt = new Float64Array(load.messages);
+  const latencies: number[] = [];
+  let received = 0;
+  let lastReceipt = 0;
+  const expected = load.subscribers * load.messages;
+  let allIn: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (allIn = resolve));
+  const clients: Client[] = await connectMany(
+    'tocsin', // the Pusher protocol client; Soketi speaks the same
+    { port: peer.wsPort, key: peer.app.key, channel: CHANNEL },
+    load.subscribers,
+    firstAddress,
+    (data) => {
+      const at = now();
+      const seq = (JSON.parse(data) as { seq: number }).seq;
+      if (!firstAt[seq]) firstAt[seq] = at;
+      latencies.push(at - sentAt[seq]!);
+      received += 1;
+      lastReceipt = at;
+      if (received === expected) allIn();
+    },
+  );
+  const sdk = new Pusher({
+    appId: peer.app.id,
+    key: peer.app.key,
+    secret: peer.app.secret,
+    host: '127.0.0.1',
+    port: String(peer.triggerPort),
+    useTLS: false,
+  });
+  const start = now();
+  const triggers: Array<Promise<unknown>> = [];
+  for (let seq = 0; seq < load.messages; seq += 1) {
+    const due = start + (seq * 1000) / load.rate;
+    const wait = due - now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    sentAt[seq] = now();
+    triggers.push(sdk.trigger(CHANNEL, 'bench', { seq }));
+  }
+  const failed = (await Promise.allSettled(triggers)).filter((t) => t.status === 'rejected').length;
+  if (failed) say(`  ${peer.name}: ${failed} triggers failed`);
+  await Promise.race([done, new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
+  for (const client of clients) client.close();
+  const firsts = Array.from(firstAt, (at, seq) => at - sentAt[seq]!)
+    .filter((_, seq) => firstAt[seq]! > 0)
+    .sort((a, b) => a - b);
+  latencies.sort((a, b) => a - b);
+  return {
+    deliveriesPerSecond: Math.round(received / ((lastReceipt - start) / 1000)),
+    first: { p50: percentile(firsts, 50), p99: percentile(firsts, 99) },
+    all: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+    loss: expected - received,
+  };
+}
+
+const { loads, rounds } = parseArgs(process.argv.slice(2));
+const soketiServer = installSoketi();
+say('Starting Soketi and Tocsin…');
+const peers = [await startTocsinPeer(6180, 6181), await startSoketi(soketiServer, 6182)];
+const ms = (value: number) => value.toFixed(1);
+try {
+  let address = 10; // source addresses 127.0.0.10… so ephemeral ports never run short across runs
+  for (const load of loads) {
+    const label = `${load.subscribers} × ${load.messages} @ ${load.rate}/s`;
+    const rows: Array<Array<string | number>> = [];
+    for (let round = 1; round <= rounds; round += 1) {
+      const results: Result[] = [];
+      for (const peer of peers) {
+        say(`${label}: round ${round}, ${peer.name}…`);
+        results.push(await run(peer, load, address));
+        address += Math.ceil(load.subscribers / 10_000);
+        if (address > 250) address = 10;
+      }
+      results.forEach((r, i) =>
+        rows.push([
+          `${peers[i]!.name} (round ${round})`,
+          r.deliveriesPerSecond,
+          `${ms(r.first.p50)} / ${ms(r.first.p99)}`,
+          `${ms(r.all.p50)} / ${ms(r.all.p99)}`,
+          r.loss,
+        ]),
+      );
+      const [t, s] = results as [Result, Result];
+      rows.push([
+        `**Tocsin ÷ Soketi (round ${round})**`,
+        `${(t.deliveriesPerSecond / s.deliveriesPerSecond).toFixed(2)}×`,
+        `${(t.first.p50 / s.first.p50).toFixed(2)}× / ${(t.first.p99 / s.first.p99).toFixed(2)}×`,
+        `${(t.all.p50 / s.all.p50).toFixed(2)}× / ${(t.all.p99 / s.all.p99).toFixed(2)}×`,
+        '',
+      ]);
+    }
+    console.log(`\n### ${label}\n`);
+    console.log(
+      markdownTable(
+        ['server', 'deliveries/s', 'first receipt p50 / p99 ms', 'all receipts p50 / p99 ms', 'lost'],
+        rows,
+      ),
+    );
+  }
+} finally {
+  await Promise.all(peers.map((peer) => peer.stop()));
+}
