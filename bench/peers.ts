@@ -5,7 +5,9 @@
 //
 // Soketi is installed at run time into a folder under the OS temp dir (with the uWebSockets.js
 // build Tocsin uses, since Soketi's own is fetched from GitHub); it is never a dependency of the
-// project and never committed. Run with `npm run bench:peers [-- --loads 100x500@50,… --rounds 2]`.
+// project and never committed. Run with `npm run bench:peers [-- --loads 100x500@50,… --rounds 2]`;
+// `--nodes 2` runs two nodes of each (Tocsin: one full process + a gateway-only one; Soketi: its
+// Redis adapter), subscribers split over both and triggers alternating between them.
 // Needs the local MariaDB and Redis (database `tocsin_bench_peers`, Redis prefix `tocsin-peers:`).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -27,7 +29,7 @@ interface Load {
   rate: number;
 }
 
-function parseArgs(argv: string[]): { loads: Load[]; rounds: number } {
+function parseArgs(argv: string[]): { loads: Load[]; rounds: number; nodes: number } {
   const value = (name: string) => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -37,19 +39,24 @@ function parseArgs(argv: string[]): { loads: Load[]; rounds: number } {
     if (!match) throw new Error(`--loads: "${spec}" is not SUBSCRIBERSxMESSAGES@RATE, e.g. 100x500@50`);
     return { subscribers: Number(match[1]), messages: Number(match[2]), rate: Number(match[3]) };
   });
-  return { loads, rounds: Number(value('--rounds') ?? 2) };
+  const nodes = Number(value('--nodes') ?? 1);
+  if (!(nodes >= 1 && nodes <= 4)) throw new Error('--nodes: 1 to 4');
+  return { loads, rounds: Number(value('--rounds') ?? 2), nodes };
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-/** A server under test: where clients connect and where the SDK triggers. */
+/** A server under test (one or more nodes): where clients connect and where the SDK triggers. */
 interface Peer {
   name: string;
-  wsPort: number;
+  wsPorts: number[];
   app: { id: string; key: string; secret: string };
-  triggerPort: number;
+  triggerPorts: number[];
   stop(): Promise<void>;
 }
+
+const stopAll = (stops: Array<() => Promise<void>>) => async () =>
+  void (await Promise.all(stops.map((s) => s())));
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -93,31 +100,43 @@ function installSoketi(): string {
   return server;
 }
 
-async function startSoketi(server: string, port: number): Promise<Peer> {
+/** Soketi nodes on `ports`; more than one share Redis through its Redis adapter. */
+async function startSoketi(server: string, ports: number[]): Promise<Peer> {
   const app = { id: 'bench', key: 'bench-key', secret: 'bench-secret' };
-  const child = spawn(process.execPath, [server, 'start'], {
-    env: {
-      ...process.env,
-      SOKETI_PORT: String(port),
-      SOKETI_HOST: '127.0.0.1',
-      SOKETI_METRICS_ENABLED: 'false',
-      SOKETI_DEFAULT_APP_ID: app.id,
-      SOKETI_DEFAULT_APP_KEY: app.key,
-      SOKETI_DEFAULT_APP_SECRET: app.secret,
-      SOKETI_DEFAULT_APP_MAX_CONNS: '-1',
-      SOKETI_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SEC: '-1',
-      SOKETI_DEBUG: '0',
-      NODE_NO_WARNINGS: '1', // its AWS SDK v2 end-of-support notice
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await waitFor('Soketi', async () => (await fetch(`http://127.0.0.1:${port}/`)).ok);
-  return { name: 'Soketi', wsPort: port, triggerPort: port, app, stop: stopper(child) };
+  const stops: Array<() => Promise<void>> = [];
+  for (const port of ports) {
+    const child = spawn(process.execPath, [server, 'start'], {
+      env: {
+        ...process.env,
+        SOKETI_PORT: String(port),
+        SOKETI_HOST: '127.0.0.1',
+        SOKETI_METRICS_ENABLED: 'false',
+        SOKETI_DEFAULT_APP_ID: app.id,
+        SOKETI_DEFAULT_APP_KEY: app.key,
+        SOKETI_DEFAULT_APP_SECRET: app.secret,
+        SOKETI_DEFAULT_APP_MAX_CONNS: '-1',
+        SOKETI_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SEC: '-1',
+        SOKETI_DEBUG: '0',
+        ...(ports.length > 1
+          ? {
+              SOKETI_ADAPTER_DRIVER: 'redis',
+              SOKETI_ADAPTER_REDIS_PREFIX: 'tocsin-peers-soketi',
+              SOKETI_DB_REDIS_HOST: '127.0.0.1',
+              SOKETI_DB_REDIS_PORT: '6379',
+            }
+          : {}),
+        NODE_NO_WARNINGS: '1', // its AWS SDK v2 end-of-support notice
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    stops.push(stopper(child));
+    await waitFor('Soketi', async () => (await fetch(`http://127.0.0.1:${port}/`)).ok);
+  }
+  return { name: 'Soketi', wsPorts: ports, triggerPorts: ports, app, stop: stopAll(stops) };
 }
 
-async function startTocsinPeer(apiPort: number, gatewayPort: number): Promise<Peer> {
-  const password = 'bench-peers-admin-password';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start'], {
+function spawnTocsin(args: string[], apiPort: number, gatewayPort: number, password: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start', ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -140,8 +159,10 @@ async function startTocsinPeer(apiPort: number, gatewayPort: number): Promise<Pe
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const api = `http://127.0.0.1:${apiPort}`;
-  await waitFor('Tocsin', async () => (await fetch(`${api}/ready`)).ok, 120_000);
+}
+
+/** A project (Pusher app) with room for the load, made as a user would: super admin, REST. */
+async function createTocsinApp(api: string, password: string) {
   const post = async (path: string, body: unknown, token?: string) => {
     const res = await fetch(`${api}${path}`, {
       method: 'POST',
@@ -165,19 +186,36 @@ async function startTocsinPeer(apiPort: number, gatewayPort: number): Promise<Pe
     },
     accessToken as string,
   );
-  const gateway = created.gateway as { appId: string; key: string; secret: string };
+  return created.gateway as { appId: string; key: string; secret: string };
+}
+
+/**
+ * Tocsin: the first node runs every role (`tocsin start`, API on `apiPort`), the others are
+ * gateway-only processes (`tocsin start --role gateway`), all on the bench database and Redis.
+ */
+async function startTocsinPeer(apiPort: number, gatewayPorts: number[]): Promise<Peer> {
+  const password = 'bench-peers-admin-password';
+  const api = `http://127.0.0.1:${apiPort}`;
+  const stops: Array<() => Promise<void>> = [];
+  for (const [i, gatewayPort] of gatewayPorts.entries()) {
+    const role = i === 0 ? [] : ['--role', 'gateway'];
+    stops.push(stopper(spawnTocsin(role, i === 0 ? apiPort : apiPort + 10 + i, gatewayPort, password)));
+    await waitFor('Tocsin', async () => (await fetch(`http://127.0.0.1:${gatewayPort}/app/x`)).status > 0);
+    if (i === 0) await waitFor('Tocsin', async () => (await fetch(`${api}/ready`)).ok, 120_000);
+  }
+  const app = await createTocsinApp(api, password);
   // The Pusher HTTP API on the gateway port, where a Soketi user points the SDK; else the API port.
-  const probe = await fetch(`http://127.0.0.1:${gatewayPort}/apps/${gateway.appId}/channels`).catch(
+  const probe = await fetch(`http://127.0.0.1:${gatewayPorts[0]}/apps/${app.appId}/channels`).catch(
     () => null,
   );
   const onGateway = probe !== null && probe.status !== 404;
   if (!onGateway) say('  (this Tocsin serves the Pusher HTTP API on its API port only: triggering there)');
   return {
     name: 'Tocsin',
-    wsPort: gatewayPort,
-    triggerPort: onGateway ? gatewayPort : apiPort,
-    app: { id: gateway.appId, key: gateway.key, secret: gateway.secret },
-    stop: stopper(child),
+    wsPorts: gatewayPorts,
+    triggerPorts: onGateway ? gatewayPorts : [apiPort],
+    app: { id: app.appId, key: app.key, secret: app.secret },
+    stop: stopAll(stops),
   };
 }
 
@@ -203,29 +241,43 @@ async function run(peer: Peer, load: Load, firstAddress: number): Promise<Result
   const expected = load.subscribers * load.messages;
   let allIn: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (allIn = resolve));
-  const clients: Client[] = await connectMany(
-    'tocsin', // the Pusher protocol client; Soketi speaks the same
-    { port: peer.wsPort, key: peer.app.key, channel: CHANNEL },
-    load.subscribers,
-    firstAddress,
-    (data) => {
-      const at = now();
-      const seq = (JSON.parse(data) as { seq: number }).seq;
-      if (!firstAt[seq]) firstAt[seq] = at;
-      latencies.push(at - sentAt[seq]!);
-      received += 1;
-      lastReceipt = at;
-      if (received === expected) allIn();
-    },
+  const onMessage = (data: string) => {
+    const at = now();
+    const seq = (JSON.parse(data) as { seq: number }).seq;
+    if (!firstAt[seq]) firstAt[seq] = at;
+    latencies.push(at - sentAt[seq]!);
+    received += 1;
+    lastReceipt = at;
+    if (received === expected) allIn();
+  };
+  // Subscribers split evenly over the nodes; the Pusher protocol client (Soketi speaks the same).
+  const clients: Client[] = [];
+  for (const [i, port] of peer.wsPorts.entries()) {
+    const share =
+      Math.floor(load.subscribers / peer.wsPorts.length) +
+      (i < load.subscribers % peer.wsPorts.length ? 1 : 0);
+    clients.push(
+      ...(await connectMany(
+        'tocsin',
+        { port, key: peer.app.key, channel: CHANNEL },
+        share,
+        firstAddress + i,
+        onMessage,
+      )),
+    );
+  }
+  // One SDK client per node, triggering in turn.
+  const sdks = peer.triggerPorts.map(
+    (port) =>
+      new Pusher({
+        appId: peer.app.id,
+        key: peer.app.key,
+        secret: peer.app.secret,
+        host: '127.0.0.1',
+        port: String(port),
+        useTLS: false,
+      }),
   );
-  const sdk = new Pusher({
-    appId: peer.app.id,
-    key: peer.app.key,
-    secret: peer.app.secret,
-    host: '127.0.0.1',
-    port: String(peer.triggerPort),
-    useTLS: false,
-  });
   const start = now();
   const triggers: Array<Promise<unknown>> = [];
   for (let seq = 0; seq < load.messages; seq += 1) {
@@ -233,7 +285,7 @@ async function run(peer: Peer, load: Load, firstAddress: number): Promise<Result
     const wait = due - now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     sentAt[seq] = now();
-    triggers.push(sdk.trigger(CHANNEL, 'bench', { seq }));
+    triggers.push(sdks[seq % sdks.length]!.trigger(CHANNEL, 'bench', { seq }));
   }
   const failed = (await Promise.allSettled(triggers)).filter((t) => t.status === 'rejected').length;
   if (failed) say(`  ${peer.name}: ${failed} triggers failed`);
@@ -251,22 +303,29 @@ async function run(peer: Peer, load: Load, firstAddress: number): Promise<Result
   };
 }
 
-const { loads, rounds } = parseArgs(process.argv.slice(2));
+const { loads, rounds, nodes } = parseArgs(process.argv.slice(2));
 const soketiServer = installSoketi();
 say('Starting Soketi and Tocsin…');
-const peers = [await startTocsinPeer(6180, 6181), await startSoketi(soketiServer, 6182)];
+const ports = (base: number) => Array.from({ length: nodes }, (_, i) => base + i);
+const peers = [await startTocsinPeer(6180, ports(6190)), await startSoketi(soketiServer, ports(6200))];
 const ms = (value: number) => value.toFixed(1);
 try {
   let address = 10; // source addresses 127.0.0.10… so ephemeral ports never run short across runs
+  // A warm-up per server, not reported: the first round must not measure the JIT.
+  for (const peer of peers) {
+    say(`Warming up ${peer.name}…`);
+    await run(peer, { subscribers: 100, messages: 300, rate: 100 }, address);
+    address += nodes + 1;
+  }
   for (const load of loads) {
-    const label = `${load.subscribers} × ${load.messages} @ ${load.rate}/s`;
+    const label = `${load.subscribers} × ${load.messages} @ ${load.rate}/s${nodes > 1 ? `, ${nodes} nodes each` : ''}`;
     const rows: Array<Array<string | number>> = [];
     for (let round = 1; round <= rounds; round += 1) {
       const results: Result[] = [];
       for (const peer of peers) {
         say(`${label}: round ${round}, ${peer.name}…`);
         results.push(await run(peer, load, address));
-        address += Math.ceil(load.subscribers / 10_000);
+        address += nodes + Math.ceil(load.subscribers / 10_000);
         if (address > 250) address = 10;
       }
       results.forEach((r, i) =>
