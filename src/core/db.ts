@@ -126,6 +126,9 @@ export function createDb(options: { url: string; poolSize: number }): Db {
 /** A write refused by a unique index (Prisma's P2002): the row exists already. */
 export const isUniqueViolation = (err: unknown): boolean => (err as { code?: unknown }).code === 'P2002';
 
+/** An update or delete of a row that does not exist (Prisma's P2025). */
+export const isRecordMissing = (err: unknown): boolean => (err as { code?: unknown }).code === 'P2025';
+
 /**
  * An error that says MySQL is unreachable (the pool cannot hand out a connection, the server
  * refused or dropped it), not that the query was wrong.

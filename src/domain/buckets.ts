@@ -4,7 +4,7 @@
 // ok → low, and only a balance back above the threshold re-arms it (low → ok). Every change
 // re-checks the bucket under its row lock, so concurrent balance updates cross exactly once.
 import { conflict, notFound } from '../core/errors.js';
-import { isUniqueViolation, Prisma } from '../core/db.js';
+import { isRecordMissing, isUniqueViolation, Prisma } from '../core/db.js';
 import { uuidv7 } from '../core/ids.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import { appendEvents } from './events.js';
@@ -36,8 +36,6 @@ export const bucketView = (row: BucketRow) => ({
 export type BucketView = ReturnType<typeof bucketView>;
 
 type BucketDeps = Pick<DomainDeps, 'db' | 'redis' | 'keys' | 'metrics'>;
-
-const isMissing = (err: unknown) => (err as { code?: string }).code === 'P2025';
 
 /**
  * Applies `change` (or nothing, for the monitor) and re-derives the state under the row lock;
@@ -84,7 +82,7 @@ export async function checkBucket(
       return bucketView(updated);
     });
   } catch (err) {
-    if (isMissing(err)) throw notFound('Transfer bucket');
+    if (isRecordMissing(err)) throw notFound('Transfer bucket');
     throw err;
   }
 }

@@ -26,6 +26,7 @@ import { escalationPolicyRoutes } from './routes/escalation-policies.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { eventRoutes } from './routes/events.js';
 import { bucketRoutes } from './routes/buckets.js';
+import { heartbeatRoutes } from './routes/heartbeats.js';
 import { auditMutations } from './middleware/audit-mutations.js';
 import { checkedBodies } from './middleware/bodies.js';
 import { rateLimit } from './middleware/rate-limit.js';
@@ -112,6 +113,7 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/api/v1/schedules', scheduleRoutes(deps));
   app.route('/api/v1/events', eventRoutes(deps));
   app.route('/api/v1/transfer-buckets', bucketRoutes(deps));
+  app.route('/api/v1/heartbeats', heartbeatRoutes(deps));
   app.route('/api/v1/users', userRoutes(deps));
   app.route('/api/v1/users/me', pusherAuthRoutes(deps));
   app.route('/api/v1/roles', roleRoutes(deps));

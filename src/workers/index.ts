@@ -8,6 +8,7 @@ import { createRedis } from '../core/redis.js';
 import { createSuppression } from '../engine/suppression.js';
 import { recordAlertEvents } from '../domain/alerting/alerts.js';
 import type { DomainDeps } from '../domain/deps.js';
+import { checkHeartbeats } from '../domain/heartbeats.js';
 import { createRecipientIndex } from '../domain/recipients.js';
 import { incrementUnread } from '../domain/unread.js';
 import { startBacklogGauges } from './backlog.js';
@@ -22,8 +23,11 @@ import { createProjectRulesCache } from './project-rules.js';
 import { startReceiptWriter } from './receipt-changes.js';
 import { startReplayRebuilds } from './replay.js';
 import { startRetentionJob } from './retention.js';
+import { runEvery } from './every.js';
 
 const REPLAY_REBUILD_INTERVAL_MS = 60_000;
+/** A silent source is reported within this much of its deadline. */
+const HEARTBEAT_CHECK_INTERVAL_MS = 15_000;
 
 export interface Workers {
   consumer: Consumer;
@@ -96,12 +100,17 @@ export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Wor
   const backlog = startBacklogGauges(deps);
   const receipts = startReceiptWriter(deps, overrides);
   const replays = startReplayRebuilds(deps, { intervalMs: REPLAY_REBUILD_INTERVAL_MS });
+  const heartbeats = runEvery(
+    HEARTBEAT_CHECK_INTERVAL_MS,
+    async () => void (await checkHeartbeats(deps)),
+    (err) => log.warn({ err: err.message }, 'Heartbeat check failed'),
+  );
   return {
     consumer,
     bucketMonitor,
     escalation,
     async close() {
-      await Promise.all([consumer.close(), receipts.close(), replays.close()]);
+      await Promise.all([consumer.close(), receipts.close(), replays.close(), heartbeats.close()]);
       await escalation.close();
       await Promise.all([digestWorker.close(), bucketMonitor.close(), retention.close(), backlog.close()]);
       await digestQueue.close();

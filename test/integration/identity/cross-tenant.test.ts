@@ -115,6 +115,9 @@ const ROUTES: Record<string, RouteEntry> = {
   '/api/v1/transfer-buckets/{id}': { params: { id: 'TransferBucket' } },
   '/api/v1/transfer-buckets/{id}/threshold': { params: { id: 'TransferBucket' } },
   '/api/v1/transfer-buckets/{id}/balance': { params: { id: 'TransferBucket' } },
+  '/api/v1/heartbeats': {},
+  '/api/v1/heartbeats/{id}': { params: { id: 'Heartbeat' } },
+  '/api/v1/heartbeats/{id}/ping': { params: { id: 'Heartbeat' } },
 };
 
 interface SeedOfA {
