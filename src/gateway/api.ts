@@ -46,20 +46,23 @@ export interface GatewayApi {
   terminateUserConnections(projectId: string, userId: string): Promise<void>;
 }
 
-export function createGatewayApi(deps: GatewayServices): GatewayApi {
+/** `apps`: a gateway node passes its own directory (one cache per process). */
+export function createGatewayApi(deps: GatewayServices, options: { apps?: AppDirectory } = {}): GatewayApi {
   const { bus, redis, keys } = deps;
   // Queries only: these never write under a node id.
   const nodeId = () => 'api';
   const presence = createPresence({ redis, keys, nodeId });
   const channels = createChannels({ redis, keys, nodeId });
-  const apps = createAppDirectory({
-    db: deps.db,
-    redis,
-    keys,
-    bus,
-    encryptionKey: deps.config.secrets.encryptionKey,
-    log: deps.log,
-  });
+  const apps =
+    options.apps ??
+    createAppDirectory({
+      db: deps.db,
+      redis,
+      keys,
+      bus,
+      encryptionKey: deps.config.secrets.encryptionKey,
+      log: deps.log,
+    });
 
   const trigger: GatewayApi['trigger'] = async (projectId, events) => {
     await Promise.all(
