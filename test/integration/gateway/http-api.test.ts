@@ -15,6 +15,7 @@ import {
   nextEvent,
   pusherServer,
   rawSocket,
+  recordEvents,
   subscribed,
   within,
   type GatewayProject,
@@ -499,6 +500,41 @@ describe('the same answers on both ports', () => {
 });
 
 describe('the gateway port', () => {
+  it("reaches the node's own subscribers without waiting for the bus, and once", async () => {
+    const channel = await subscribed(client(), 'local-first');
+    const seen = recordEvents(channel);
+    const { bus } = hub.running.services;
+    const publish = bus.publish.bind(bus);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The bus (Redis) holds every message until released: only local delivery can be this fast.
+    bus.publish = async (message) => {
+      await held;
+      return publish(message);
+    };
+    let answered: Promise<unknown> | undefined;
+    try {
+      const got = nextEvent(channel, 'quick');
+      answered = pusherServer(`http://127.0.0.1:${hub.gatewayPort}`, project).trigger(
+        'local-first',
+        'quick',
+        {
+          n: 1,
+        },
+      );
+      expect(await got).toEqual({ n: 1 });
+    } finally {
+      release();
+      bus.publish = publish;
+    }
+    await answered;
+    // The marker crosses the bus after the held copy: a second delivery would come before it.
+    const marker = nextEvent(channel, 'marker');
+    await pusherServer(hub.apiUrl, project).trigger('local-first', 'marker', {});
+    await marker;
+    expect(seen.map((e) => e.event)).toEqual(['quick', 'marker']);
+  });
+
   it('drops a request its client abandons halfway through the body, and keeps serving', async () => {
     const socket = net.connect(hub.gatewayPort, '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', resolve));
