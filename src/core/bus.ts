@@ -22,6 +22,8 @@ export type BusMessage =
       excludeSocketId?: string;
       /** The sender of a client event on a presence channel (Pusher adds `user_id`). */
       userId?: string;
+      /** The gateway node that already delivered it to its own subscribers: it skips this copy. */
+      origin?: string;
     }
   /** One event to several users' channels (`private-user-{id}`), each with its own data. */
   | {
@@ -41,6 +43,7 @@ export type BusMessage =
     };
 
 export type BusMessageType = BusMessage['type'];
+export type GatewayPublish = Extract<BusMessage, { type: 'gateway.publish' }>;
 type Handler<T extends BusMessageType> = (message: Extract<BusMessage, { type: T }>) => void;
 
 export interface Bus {

@@ -22,4 +22,7 @@ export const forbidden = (code: string, message: string) => new AppError(403, co
 export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`);
 export const conflict = (code: string, message: string) => new AppError(409, code, message);
 export const payloadTooLarge = (message: string) => new AppError(413, 'payload_too_large', message);
+/** A request body over BODY_LIMIT_BYTES (or a route's own limit). */
+export const bodyTooLarge = (limitBytes: number) =>
+  payloadTooLarge(`The request body exceeds ${limitBytes} bytes`);
 export const unavailable = (code: string, message: string) => new AppError(503, code, message);

@@ -29,6 +29,12 @@ export const uuidv7Time = (id: string): number => parseInt(id.replace(/-/g, '').
 /** Request ids only need uniqueness, not order. */
 export const requestId = (): string => randomUUID();
 
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** A request's id: the caller's X-Request-Id when it is sane, else a new one. */
+export const requestIdFrom = (incoming: string | undefined): string =>
+  incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : requestId();
+
 /**
  * The one spelling of an id: lower case. MariaDB compares CHAR ids case-insensitively but
  * caches, Redis keys and channel names do not, so every id from a client is folded here.

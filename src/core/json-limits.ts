@@ -62,6 +62,21 @@ export function jsonTextProblem(text: string, maxDepth = MAX_JSON_DEPTH): AppErr
   return null;
 }
 
+/**
+ * Parses a JSON request body, refusing (with the 400 every route answers) text that
+ * jsonTextProblem refuses or that does not parse.
+ */
+export function readJsonBody(text: string): unknown {
+  const problem = jsonTextProblem(text);
+  if (problem) throw problem;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const reason = text.trim() ? (err as Error).message : 'the body is empty';
+    throw badRequest('malformed_json', `The body is not valid JSON (${reason}); send a JSON document`);
+  }
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const wellFormed = (text: string) => text.replace(LONE_SURROGATE, '\uFFFD');
 

@@ -1,8 +1,11 @@
 // What the rest of Tocsin uses to reach people through the gateway, from any process role:
 // publish events (through the bus, so every gateway node delivers to its own subscribers once),
 // deliver to a user's channel, ask who is online and what channels hold. Reads come from
-// Redis, never from a gateway node.
+// Redis, never from a gateway node. On a gateway node, events are published local-first: the
+// node's own subscribers get them at once, and the bus copy, tagged with the node's id, is
+// skipped by that node (server.ts), so each subscriber still receives each event once.
 // Type only: importing server.ts's values would load uWS into API-only processes.
+import type { GatewayPublish } from '../core/bus.js';
 import type { GatewayServices } from './server.js';
 import { createAppDirectory, type AppDirectory } from './apps.js';
 import { createChannels } from './channels.js';
@@ -46,34 +49,52 @@ export interface GatewayApi {
   terminateUserConnections(projectId: string, userId: string): Promise<void>;
 }
 
-export function createGatewayApi(deps: GatewayServices): GatewayApi {
+/** A gateway node's own delivery, for local-first publishing. */
+export interface LocalDelivery {
+  /** Tags the bus copy; read per event, as the id changes after a lost lease. */
+  nodeId(): string;
+  publish(message: GatewayPublish): void;
+}
+
+/** A gateway node passes its own app directory (one cache per process) and its delivery. */
+export function createGatewayApi(
+  deps: GatewayServices,
+  options: { apps?: AppDirectory; local?: LocalDelivery } = {},
+): GatewayApi {
+  const { local } = options;
   const { bus, redis, keys } = deps;
   // Queries only: these never write under a node id.
   const nodeId = () => 'api';
   const presence = createPresence({ redis, keys, nodeId });
   const channels = createChannels({ redis, keys, nodeId });
-  const apps = createAppDirectory({
-    db: deps.db,
-    redis,
-    keys,
-    bus,
-    encryptionKey: deps.config.secrets.encryptionKey,
-    log: deps.log,
-  });
+  const apps =
+    options.apps ??
+    createAppDirectory({
+      db: deps.db,
+      redis,
+      keys,
+      bus,
+      encryptionKey: deps.config.secrets.encryptionKey,
+      log: deps.log,
+    });
 
   const trigger: GatewayApi['trigger'] = async (projectId, events) => {
     await Promise.all(
       events.flatMap(({ channels: names, name, data, socketId }) =>
-        names.map((channel) =>
-          bus.publish({
+        names.map((channel) => {
+          const message: GatewayPublish = {
             type: 'gateway.publish',
             projectId,
             channel,
             event: name,
             data,
             excludeSocketId: socketId,
-          }),
-        ),
+            origin: local?.nodeId(),
+          };
+          // Before the bus: this node's subscribers need no Redis round trip.
+          local?.publish(message);
+          return bus.publish(message);
+        }),
       ),
     );
   };

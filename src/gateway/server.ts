@@ -1,14 +1,19 @@
-// The WebSocket gateway: a uWS app on its own port with /health and /metrics, holding Pusher
-// clients under /app/:key. It wires the protocol (session.ts) to the shared state in Redis, the
-// bus (events published anywhere reach this node's subscribers once) and the node lease (nodes.ts).
+// The WebSocket gateway: a uWS app on its own port with /health, /metrics and the Pusher HTTP
+// API (/apps/:appId/…), holding Pusher clients under /app/:key. It wires the protocol
+// (session.ts) to the shared state in Redis, the bus (events published anywhere reach this
+// node's subscribers once; those triggered here reach them without the bus) and the node lease
+// (nodes.ts).
 // Closing stops listening first, then closes every socket with 4200 ("server going away,
 // reconnect") so Pusher clients reconnect to another node.
 import { randomInt } from 'node:crypto';
+import type { GatewayPublish } from '../core/bus.js';
 import type { DomainDeps } from '../domain/deps.js';
+import { createGatewayApi } from './api.js';
 import { createAppDirectory, type GatewayApp } from './apps.js';
 import { createChannels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
 import { createLocalSockets, rateWindow, type Socket, type SocketState } from './local.js';
+import { createPusherHttpApi } from './http-api.js';
 import { metricsHandler } from './metrics.js';
 import { createNodeRegistry } from './nodes.js';
 import { ONLINE, createPresence } from './presence.js';
@@ -25,6 +30,7 @@ import {
 import { createConnectionQuota } from './quota.js';
 import { createSession } from './session.js';
 import uWS, { LISTEN_EXCLUSIVE_PORT, type us_listen_socket } from './uws.js';
+import { uwsHttpHandler } from './uws-http.js';
 
 export interface Gateway {
   port: number;
@@ -135,10 +141,18 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics: services.metrics,
   });
 
+  const publishHere = (m: GatewayPublish) =>
+    local.publish(m.projectId, m.channel, encode(m.event, m.data, m.channel, m.userId), m.excludeSocketId);
+  // The Pusher HTTP API, as on the API port (http-api.ts); its events reach this node's
+  // subscribers first, and the node skips their bus copy below.
+  const gatewayApi = createGatewayApi(services, { apps, local: { nodeId, publish: publishHere } });
+  const httpApi = createPusherHttpApi({ gateway: gatewayApi, log });
+
   const unsubscribers = [
-    bus.on('gateway.publish', (m) =>
-      local.publish(m.projectId, m.channel, encode(m.event, m.data, m.channel, m.userId), m.excludeSocketId),
-    ),
+    // A copy from an older id of this node cannot meet its subscribers: a lost lease closed them.
+    bus.on('gateway.publish', (m) => {
+      if (m.origin !== nodes.id()) publishHere(m);
+    }),
     bus.on('gateway.deliver', ({ projectId, event, deliveries }) => {
       for (const { userId, data } of deliveries) {
         const channel = userChannel(userId);
@@ -191,6 +205,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       });
     })
     .get('/metrics', metricsHandler(services.metrics, services.config.metricsToken))
+    .any('/apps/*', uwsHttpHandler(httpApi, services.config.http.bodyLimitBytes))
     .ws<SocketState>('/app/:key', {
       maxPayloadLength: LIMITS.transportFrameBytes,
       // Room above LIMITS.bufferedBytes (checked on every frame sent, see local.ts), so the 4100

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { cors } from 'hono/cors';
 import { secureHeaders } from 'hono/secure-headers';
+import { bodyTooLarge } from '../core/errors.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { errorHandler, notFoundHandler, sendError } from './middleware/errors.js';
 import { requestContext } from './middleware/request-context.js';
@@ -35,7 +36,8 @@ import { roleRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
 import { userRoutes } from './routes/users.js';
 import { createGatewayApi } from '../gateway/api.js';
-import { describePusherApi, pusherRoutes } from './routes/pusher.js';
+import { createPusherHttpApi } from '../gateway/http-api.js';
+import { describePusherApi, PUSHER_API_TAG, pusherRoutes } from './routes/pusher.js';
 import { CONSOLE_AUTH_PATH, consoleAuthRoutes } from './routes/console-auth.js';
 import { consoleRoutes } from './routes/console.js';
 import { liveRoutes } from './routes/console-live.js';
@@ -81,13 +83,10 @@ export function createApiApp(deps: ApiDeps) {
       SOUNDS_PATH,
       bodyLimit({
         maxSize: config.http.bodyLimitBytes,
-        onError: (c) =>
-          sendError(
-            c,
-            413,
-            'payload_too_large',
-            `The request body exceeds ${config.http.bodyLimitBytes} bytes`,
-          ),
+        onError: (c) => {
+          const refused = bodyTooLarge(config.http.bodyLimitBytes);
+          return sendError(c, refused.status, refused.code, refused.message);
+        },
       }),
     ),
   );
@@ -122,9 +121,9 @@ export function createApiApp(deps: ApiDeps) {
   app.route('/api/v1/status', statusRoutes(deps));
   app.route('/api/v1/live', liveRoutes(deps));
   app.route('/', consoleRoutes(config));
-  app.route('/', pusherRoutes(createGatewayApi(deps)));
+  app.route('/', pusherRoutes(createPusherHttpApi({ gateway: createGatewayApi(deps), log })));
   describePusherApi(app.openAPIRegistry);
-  mountDocs(app, config.http.publicUrl);
+  mountDocs(app, config.http.publicUrl, [PUSHER_API_TAG]);
   app.route('/', docsRoutes(OPENAPI_PATH));
   return app;
 }

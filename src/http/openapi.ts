@@ -107,7 +107,11 @@ export const security = {
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
-export function mountDocs(app: Router, publicUrl: string): void {
+export function mountDocs(
+  app: Router,
+  publicUrl: string,
+  tags: Array<{ name: string; description: string }> = [],
+): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
@@ -135,5 +139,6 @@ export function mountDocs(app: Router, publicUrl: string): void {
         'Multi-tenant real-time notification hub. Errors are always `{ "error": { "code", "message", "requestId" } }`.',
     },
     servers: [{ url: publicUrl }],
+    tags,
   });
 }

@@ -3,7 +3,8 @@
 // 400 with the error body. Routes, their validators and hand-written readers (pusher-auth) then
 // only meet bodies that parse, and Hono's body cache hands them the text read here.
 import type { MiddlewareHandler } from 'hono';
-import { jsonTextProblem } from '../../core/json-limits.js';
+import type { AppError } from '../../core/errors.js';
+import { readJsonBody } from '../../core/json-limits.js';
 import { sendError } from './errors.js';
 import type { AppEnv } from './request-context.js';
 
@@ -21,18 +22,11 @@ export function checkedBodies(): MiddlewareHandler<AppEnv> {
     const type = mediaType(c.req.header('content-type'));
     if (isJsonType(type)) {
       const text = await c.req.text();
-      const problem = jsonTextProblem(text);
-      if (problem) return sendError(c, problem.status, problem.code, problem.message);
       try {
-        JSON.parse(text);
+        readJsonBody(text);
       } catch (err) {
-        const reason = text.trim() ? (err as Error).message : 'the body is empty';
-        return sendError(
-          c,
-          400,
-          'malformed_json',
-          `The body is not valid JSON (${reason}); send a JSON document`,
-        );
+        const problem = err as AppError;
+        return sendError(c, problem.status, problem.code, problem.message);
       }
       // Later body limits read the raw stream again; the text was consumed here.
       c.req.raw = new Request(c.req.raw, { body: text });

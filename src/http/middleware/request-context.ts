@@ -4,9 +4,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Principal } from '../../domain/principal.js';
 import { runWithContext, type RequestContext } from '../../core/context.js';
-import { requestId as newRequestId } from '../../core/ids.js';
-
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+import { requestIdFrom } from '../../core/ids.js';
 
 export type AppEnv = { Variables: { requestId: string; context: RequestContext; principal: Principal } };
 
@@ -21,8 +19,7 @@ function clientIp(c: Context): string {
 
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : newRequestId();
+    const requestId = requestIdFrom(c.req.header('x-request-id'));
     const context: RequestContext = { requestId, ip: clientIp(c) };
     c.set('requestId', requestId);
     c.set('context', context);

@@ -1,6 +1,7 @@
-// Two gateway processes sharing Redis behave as one: events published through the API reach
-// subscribers on both exactly once, presence and counts agree, client events cross nodes; a
-// node killed with -9 loses its members within the lease; SIGTERM closes sockets with 4200.
+// Two gateway processes sharing Redis behave as one: events published through the API or
+// either node's own Pusher HTTP API (local-first) reach subscribers on both exactly once,
+// presence and counts agree, client events cross nodes; a node killed with -9 loses its
+// members within the lease; SIGTERM closes sockets with 4200.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel } from 'pusher-js';
 import { startHub, type TestHub } from '../../support/hub.js';
@@ -110,6 +111,52 @@ describe('two gateway nodes', () => {
       user_count: 3,
       subscription_count: 4,
     });
+  });
+
+  it('delivers events triggered on either node, and through the API, to every subscriber once', async () => {
+    const subscribers = await Promise.all(
+      [0, 0, 1, 1].map(async (node) => {
+        const client = connectPusher(nodes[node]!.port, project);
+        clients.push(client);
+        return subscribed(client, 'fanout');
+      }),
+    );
+    const seen = subscribers.map(recordEvents);
+    // Each node serves the Pusher HTTP API on its gateway port, as Soketi does.
+    const senders = [
+      pusherServer(`http://127.0.0.1:${nodes[0]!.port}`, project),
+      pusherServer(`http://127.0.0.1:${nodes[1]!.port}`, project),
+      api(),
+    ];
+    const sent: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      for (const [i, sender] of senders.entries()) {
+        const ids = [`${i}.${round}.a`, `${i}.${round}.b`];
+        await sender.trigger('fanout', 'tick', { id: ids[0] });
+        await sender.triggerBatch([
+          { channel: 'fanout', name: 'tick', data: JSON.stringify({ id: ids[1] }) },
+        ]);
+        sent.push(...ids);
+      }
+    }
+    // Published after every earlier bus copy: once each node's subscribers have the other node's
+    // marker, a second delivery of anything above would already have arrived.
+    const markers = subscribers.map((channel) =>
+      within(
+        new Promise<void>((resolve) => {
+          const got = new Set<number>();
+          channel.bind('marker', ({ from }: { from: number }) => got.add(from).size === 2 && resolve());
+        }),
+        'both markers',
+      ),
+    );
+    await senders[0]!.trigger('fanout', 'marker', { from: 0 });
+    await senders[1]!.trigger('fanout', 'marker', { from: 1 });
+    await Promise.all(markers);
+    for (const events of seen) {
+      const ticks = events.filter((e) => e.event === 'tick').map((e) => (e.data as { id: string }).id);
+      expect(ticks.sort()).toEqual([...sent].sort());
+    }
   });
 
   it('removes the members of a node killed with -9 within the lease, once', async () => {
