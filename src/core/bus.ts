@@ -10,7 +10,6 @@ export type BusMessage =
   | { type: 'rules.changed'; projectId: string; version: number }
   /** Who holds which role changed (approval, role assignment, suspension): recipient caches drop. */
   | { type: 'recipients.changed'; projectId: string }
-  | { type: 'notification.dispatch'; projectId: string; notificationId: string; userIds: string[] }
   /** The consumer is done with these events (stored, or dead-lettered): ingest's `?wait=` ends. */
   | { type: 'events.settled'; projectId: string; eventIds: string[] }
   | {
