@@ -1,6 +1,6 @@
 // Resolves API keys and project ids to live projects, with their settings, on the hot path
 // without a query per request: the one cached read of a project's settings that rate limits,
-// delivery and rules share. Entries expire after a short TTL and are dropped at once on every
+// delivery, rules (the pipeline's and the rule test's) and retention share. Entries expire after a short TTL and are dropped at once on every
 // node when the bus says a project changed (key regenerated, disabled, deleted, settings). While
 // MySQL is away the last answer keeps being served, so ingest with a known key goes on.
 import type { Bus } from '../core/bus.js';
@@ -32,7 +32,7 @@ const MAX_ENTRIES = 10_000;
 
 export function createProjectDirectory(deps: {
   db: Db;
-  bus: Bus;
+  bus: Pick<Bus, 'on'>;
   pepper: string;
   now?: () => number;
 }): ProjectDirectory {
