@@ -24,6 +24,7 @@ import {
 } from './protocol.js';
 import { createConnectionQuota } from './quota.js';
 import { createSession } from './session.js';
+import { createSubscriptionCounts } from './subscription-count.js';
 import uWS, { LISTEN_EXCLUSIVE_PORT, type us_listen_socket } from './uws.js';
 
 export interface Gateway {
@@ -91,6 +92,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const presence = createPresence({ redis, keys, nodeId });
   const channels = createChannels({ redis, keys, nodeId });
   const quota = createConnectionQuota({ redis, keys, nodeId });
+  const counts = createSubscriptionCounts({ redis, keys, bus, channels, log });
   const closeAll = (code: number, reason: string) => {
     for (const ws of [...local.all()]) ws.end(code, reason);
   };
@@ -126,6 +128,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     log,
     presence,
     channels,
+    counts,
     quota,
     nodes,
     local,
@@ -270,6 +273,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
           if (listenSocket) uWS.us_listen_socket_close(listenSocket);
           listenSocket = undefined;
           clearInterval(sweep);
+          counts.close();
           closeAll(CLOSE.serverShutdown, 'Server shutting down');
           unsubscribers.forEach((off) => off());
           apps.close();

@@ -27,12 +27,14 @@ import {
 } from './protocol.js';
 import type { ConnectionQuota } from './quota.js';
 import { channelAuthString, userAuthString, verifyAuth } from './signatures.js';
+import type { SubscriptionCounts } from './subscription-count.js';
 
 export interface SessionDeps {
   bus: Bus;
   log: Logger;
   presence: Presence;
   channels: Channels;
+  counts: SubscriptionCounts;
   quota: ConnectionQuota;
   nodes: NodeRegistry;
   local: LocalSockets;
@@ -49,7 +51,7 @@ export interface Session {
 }
 
 export function createSession(deps: SessionDeps): Session {
-  const { bus, log, presence, channels, quota, local, hooks, metrics, limits } = deps;
+  const { bus, log, presence, channels, counts, quota, local, hooks, metrics, limits } = deps;
 
   /** Sends when the socket is still open; corked, since this may run after an await. */
   const send = (ws: Socket, frame: string): void => {
@@ -86,12 +88,15 @@ export function createSession(deps: SessionDeps): Session {
       'publish',
     );
 
-  const countSubscription = (projectId: string, channel: string, delta: 1 | -1) => {
+  const countSubscription = (state: SocketState, channel: string, delta: 1 | -1) => {
+    const app = state.app!;
+    const projectId = app.projectId;
     metrics.gatewaySubscriptions.inc({ project: projectId }, delta);
     background(
       channels.change(projectId, channel, delta).then((change) => {
         if (change === 'occupied') hooks.channelOccupied?.(projectId, channel);
         if (change === 'vacated') hooks.channelVacated?.(projectId, channel);
+        counts.moved(app, channel);
       }),
       'count a subscription',
     );
@@ -121,7 +126,7 @@ export function createSession(deps: SessionDeps): Session {
     if (member === undefined) return;
     state.channels.delete(channel);
     if (state.open) ws.unsubscribe(topicOf(projectId, channel));
-    countSubscription(projectId, channel, -1);
+    countSubscription(state, channel, -1);
     if (member !== '') leavePresence(projectId, channel, state.socketId);
   };
 
@@ -164,7 +169,7 @@ export function createSession(deps: SessionDeps): Session {
     }
     if (kind !== 'presence') {
       state.channels.set(channel, '');
-      countSubscription(app.projectId, channel, 1);
+      countSubscription(state, channel, 1);
       succeed(ws, state, channel, {});
       if (channel.startsWith(USER_CHANNEL_PREFIX)) await replay(ws, state, channel);
       return;
@@ -179,7 +184,7 @@ export function createSession(deps: SessionDeps): Session {
       );
     // Counted before the await, so a close while joining removes exactly what was added.
     state.channels.set(channel, member.userId);
-    countSubscription(app.projectId, channel, 1);
+    countSubscription(state, channel, 1);
     const joined = await presence.join(
       app.projectId,
       channel,

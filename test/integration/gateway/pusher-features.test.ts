@@ -1,0 +1,154 @@
+// The Pusher Channels features beyond plain pub/sub, on two gateway nodes sharing Redis:
+// `pusher_internal:subscription_count` (a project setting, rate-limited per channel).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatewayApi, type GatewayApi } from '../../../src/gateway/api.js';
+import { startGateway, type Gateway } from '../../../src/gateway/server.js';
+import { api, expectError, superAdminToken } from '../../support/api.js';
+import {
+  appPath,
+  connectPusher,
+  createGatewayProject,
+  eventually,
+  nextEvent,
+  pusherServer,
+  rawSocket,
+  subscribed,
+  type GatewayProject,
+  type PusherClient,
+  type RawSocket,
+} from '../../support/gateway.js';
+import { startHub, type TestHub } from '../../support/hub.js';
+
+let hub: TestHub;
+/** A second node in this process: its own uWS app and node id, the same Redis and bus. */
+let second: Gateway;
+let gateway: GatewayApi;
+const clients: PusherClient[] = [];
+const sockets: RawSocket[] = [];
+
+beforeAll(async () => {
+  hub = await startHub({}, ['api', 'gateway']);
+  await hub.running.prepared;
+  second = await startGateway({
+    port: 0,
+    services: hub.running.services,
+  });
+  gateway = createGatewayApi(hub.running.services);
+});
+afterAll(async () => {
+  clients.forEach((c) => c.disconnect());
+  sockets.forEach((s) => s.ws.close());
+  await second?.close();
+  await hub.close();
+});
+
+const ports = () => [hub.gatewayPort, second.port] as const;
+
+function client(node: 0 | 1, project: GatewayProject, options?: Parameters<typeof connectPusher>[2]) {
+  const created = connectPusher(ports()[node], project, options);
+  clients.push(created);
+  return created;
+}
+
+/** A raw socket on a node, subscribed to `channel` (signed when it must be). */
+async function rawSubscribed(node: 0 | 1, project: GatewayProject, channel: string, userId = 'u1') {
+  const socket = rawSocket(ports()[node], appPath(project.key));
+  sockets.push(socket);
+  const socketId = await socket.socketId();
+  const signer = pusherServer('http://127.0.0.1:1', project);
+  const data: Record<string, unknown> = { channel };
+  if (channel.startsWith('presence-')) {
+    Object.assign(data, signer.authorizeChannel(socketId, channel, { user_id: userId }));
+  } else if (channel.startsWith('private-')) {
+    Object.assign(data, signer.authorizeChannel(socketId, channel));
+  }
+  socket.send({ event: 'pusher:subscribe', data });
+  await socket.next(
+    (f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === channel,
+    `the subscription to ${channel}`,
+  );
+  return socket;
+}
+
+const updateSettings = (projectId: string, gatewaySettings: Record<string, unknown>, sa: string) =>
+  api(hub, 'PUT', `/api/v1/projects/${projectId}`, { settings: { gateway: gatewaySettings } }, { token: sa });
+
+describe('settings of these features', () => {
+  it('bounds the subscription-count interval, refusing one past each end', async () => {
+    const sa = await superAdminToken(hub);
+    const project = await createGatewayProject(hub.running.services);
+    for (const accepted of [{ subscriptionCountIntervalMs: 100 }, { subscriptionCountIntervalMs: 60_000 }]) {
+      const res = await updateSettings(project.id, { subscriptionCount: true, ...accepted }, sa);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.settings.gateway).toMatchObject(accepted);
+    }
+    for (const refused of [{ subscriptionCountIntervalMs: 99 }, { subscriptionCountIntervalMs: 60_001 }]) {
+      expectError(await updateSettings(project.id, refused, sa), 400);
+    }
+  });
+
+  it('leaves subscription counting off by default', async () => {
+    const project = await createGatewayProject(hub.running.services);
+    const settings = (await gateway.apps.byKey(project.key))!.settings;
+    expect(settings).toMatchObject({
+      subscriptionCount: false,
+      subscriptionCountIntervalMs: 1_000,
+    });
+  });
+});
+
+describe('pusher_internal:subscription_count', () => {
+  it('sends the count on every node, at most once per interval per channel, the last move included', async () => {
+    const project = await createGatewayProject(hub.running.services, {
+      settings: { gateway: { subscriptionCount: true, subscriptionCountIntervalMs: 2_000 } },
+    });
+    const ann = client(0, project);
+    const counts: number[] = [];
+    const room = await subscribed(ann, 'room');
+    room.bind('pusher:subscription_count', (data: { subscription_count: number }) =>
+      counts.push(data.subscription_count),
+    );
+    await eventually(async () => counts.length === 1, 'the first count');
+    expect(counts).toEqual([1]);
+
+    // Two more subscribers inside the interval: one event at its end, with both counted.
+    const third = nextEvent<{ subscription_count: number }>(room, 'pusher:subscription_count');
+    const bob = client(1, project);
+    const carl = client(0, project);
+    const bobRoom = await subscribed(bob, 'room');
+    const onBob = nextEvent<{ subscription_count: number }>(bobRoom, 'pusher:subscription_count');
+    await subscribed(carl, 'room');
+    expect(await third).toEqual({ subscription_count: 3 });
+    expect(await onBob).toEqual({ subscription_count: 3 });
+    expect(counts).toEqual([1, 3]);
+    expect(room.subscriptionCount).toBe(3);
+
+    const left = nextEvent<{ subscription_count: number }>(room, 'pusher:subscription_count');
+    carl.unsubscribe('room');
+    expect(await left).toEqual({ subscription_count: 2 });
+  });
+
+  it('is not sent when the project did not enable it, nor on presence channels', async () => {
+    const off = await createGatewayProject(hub.running.services);
+    const on = await createGatewayProject(hub.running.services, {
+      settings: { gateway: { subscriptionCount: true, subscriptionCountIntervalMs: 100 } },
+    });
+    const watched = [
+      { project: off, channel: 'room', socket: await rawSubscribed(0, off, 'room', 'a') },
+      { project: on, channel: 'presence-room', socket: await rawSubscribed(0, on, 'presence-room', 'a') },
+    ];
+    for (const { project, channel } of watched) {
+      await rawSubscribed(1, project, channel, 'b');
+      await eventually(
+        async () => (await gateway.channel(project.id, channel)).subscriptionCount === 2,
+        `two subscriptions to ${channel}`,
+      );
+    }
+    // The counts moved before these markers were published: a count event would precede them.
+    for (const { project, channel, socket } of watched) {
+      await gateway.trigger(project.id, [{ channels: [channel], name: 'marker', data: '{}' }]);
+      await socket.next((f) => f.event === 'marker', 'the marker');
+      expect(socket.frames.filter((f) => f.event === 'pusher_internal:subscription_count')).toEqual([]);
+    }
+  });
+});
