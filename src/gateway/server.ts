@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import type { DomainDeps } from '../domain/deps.js';
 import { createAppDirectory, type GatewayApp } from './apps.js';
+import { createChannelCache } from './cache.js';
 import { createChannels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
 import { createLocalSockets, rateWindow, type Socket, type SocketState } from './local.js';
@@ -128,6 +129,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     log,
     presence,
     channels,
+    cache: createChannelCache({ redis, keys }),
     counts,
     quota,
     nodes,

@@ -6,6 +6,7 @@ import type { Bus } from '../core/bus.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import { isCacheChannel, type ChannelCache } from './cache.js';
 import type { Channels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
 import { overRate, topicOf, type LocalSockets, type Socket, type SocketState } from './local.js';
@@ -34,6 +35,7 @@ export interface SessionDeps {
   log: Logger;
   presence: Presence;
   channels: Channels;
+  cache: ChannelCache;
   counts: SubscriptionCounts;
   quota: ConnectionQuota;
   nodes: NodeRegistry;
@@ -51,7 +53,7 @@ export interface Session {
 }
 
 export function createSession(deps: SessionDeps): Session {
-  const { bus, log, presence, channels, counts, quota, local, hooks, metrics, limits } = deps;
+  const { bus, log, presence, channels, cache, counts, quota, local, hooks, metrics, limits } = deps;
 
   /** Sends when the socket is still open; corked, since this may run after an await. */
   const send = (ws: Socket, frame: string): void => {
@@ -172,6 +174,7 @@ export function createSession(deps: SessionDeps): Session {
       countSubscription(state, channel, 1);
       succeed(ws, state, channel, {});
       if (channel.startsWith(USER_CHANNEL_PREFIX)) await replay(ws, state, channel);
+      else if (isCacheChannel(channel)) await sendCached(ws, state, channel);
       return;
     }
     const member = presenceMember(channelData);
@@ -211,6 +214,16 @@ export function createSession(deps: SessionDeps): Session {
     succeed(ws, state, channel, {
       presence: { ids, hash: Object.fromEntries(joined.members), count: ids.length },
     });
+    if (isCacheChannel(channel)) await sendCached(ws, state, channel);
+  }
+
+  /** A cache channel's last event to a new subscriber, or `pusher:cache_miss` (no data). */
+  async function sendCached(ws: Socket, state: SocketState, channel: string) {
+    const projectId = state.app!.projectId;
+    const last = await cache.last(projectId, channel);
+    if (!state.channels.has(channel)) return; // left meanwhile
+    send(ws, last ? encode(last.event, last.data, channel) : encode('pusher:cache_miss', undefined, channel));
+    if (!last) hooks.cacheMiss?.(projectId, channel);
   }
 
   /** A socket re-subscribing soon after its last replay gets only what came after it. */

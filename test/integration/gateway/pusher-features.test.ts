@@ -1,5 +1,6 @@
 // The Pusher Channels features beyond plain pub/sub, on two gateway nodes sharing Redis:
-// `pusher_internal:subscription_count` (a project setting, rate-limited per channel).
+// `pusher_internal:subscription_count` (a project setting, rate-limited per channel), cache
+// channels (last event on subscribe, `pusher:cache_miss` otherwise, kept for the project's TTL).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApi, type GatewayApi } from '../../../src/gateway/api.js';
 import { startGateway, type Gateway } from '../../../src/gateway/server.js';
@@ -13,6 +14,7 @@ import {
   pusherServer,
   rawSocket,
   subscribed,
+  type Frame,
   type GatewayProject,
   type PusherClient,
   type RawSocket,
@@ -23,6 +25,7 @@ let hub: TestHub;
 /** A second node in this process: its own uWS app and node id, the same Redis and bus. */
 let second: Gateway;
 let gateway: GatewayApi;
+const cacheMisses: string[] = [];
 const clients: PusherClient[] = [];
 const sockets: RawSocket[] = [];
 
@@ -32,6 +35,7 @@ beforeAll(async () => {
   second = await startGateway({
     port: 0,
     services: hub.running.services,
+    hooks: { cacheMiss: (projectId, channel) => cacheMisses.push(`${projectId}/${channel}`) },
   });
   gateway = createGatewayApi(hub.running.services);
 });
@@ -70,19 +74,33 @@ async function rawSubscribed(node: 0 | 1, project: GatewayProject, channel: stri
   return socket;
 }
 
+/** The frame right after `subscription_succeeded` on that channel. */
+const firstAfterSubscribe = (socket: RawSocket, channel: string) =>
+  socket.next((f) => f.channel === channel, `the first frame on ${channel}`);
+
 const updateSettings = (projectId: string, gatewaySettings: Record<string, unknown>, sa: string) =>
   api(hub, 'PUT', `/api/v1/projects/${projectId}`, { settings: { gateway: gatewaySettings } }, { token: sa });
 
 describe('settings of these features', () => {
-  it('bounds the subscription-count interval, refusing one past each end', async () => {
+  it('bounds the subscription-count interval and the cache TTL, refusing one past each end', async () => {
     const sa = await superAdminToken(hub);
     const project = await createGatewayProject(hub.running.services);
-    for (const accepted of [{ subscriptionCountIntervalMs: 100 }, { subscriptionCountIntervalMs: 60_000 }]) {
+    for (const accepted of [
+      { subscriptionCountIntervalMs: 100 },
+      { subscriptionCountIntervalMs: 60_000 },
+      { cacheTtlSeconds: 1 },
+      { cacheTtlSeconds: 1_800 },
+    ]) {
       const res = await updateSettings(project.id, { subscriptionCount: true, ...accepted }, sa);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body.settings.gateway).toMatchObject(accepted);
     }
-    for (const refused of [{ subscriptionCountIntervalMs: 99 }, { subscriptionCountIntervalMs: 60_001 }]) {
+    for (const refused of [
+      { subscriptionCountIntervalMs: 99 },
+      { subscriptionCountIntervalMs: 60_001 },
+      { cacheTtlSeconds: 0 },
+      { cacheTtlSeconds: 1_801 },
+    ]) {
       expectError(await updateSettings(project.id, refused, sa), 400);
     }
   });
@@ -93,6 +111,7 @@ describe('settings of these features', () => {
     expect(settings).toMatchObject({
       subscriptionCount: false,
       subscriptionCountIntervalMs: 1_000,
+      cacheTtlSeconds: 1_800,
     });
   });
 });
@@ -150,5 +169,68 @@ describe('pusher_internal:subscription_count', () => {
       await socket.next((f) => f.event === 'marker', 'the marker');
       expect(socket.frames.filter((f) => f.event === 'pusher_internal:subscription_count')).toEqual([]);
     }
+  });
+});
+
+describe('cache channels', () => {
+  it.each(['cache-board', 'private-cache-board', 'private-encrypted-cache-board', 'presence-cache-board'])(
+    '%s: a cache miss first, then the last event triggered, on either node',
+    async (channel) => {
+      const project = await createGatewayProject(hub.running.services);
+      const sdk = pusherServer(hub.apiUrl, project);
+      const first = await rawSubscribed(1, project, channel, 'first');
+      expect(await firstAfterSubscribe(first, channel)).toEqual({ event: 'pusher:cache_miss', channel });
+      expect(cacheMisses).toContain(`${project.id}/${channel}`);
+
+      await sdk.trigger(channel, 'score', { home: 1 });
+      const live = await first.next((f) => f.event === 'score', 'the live event');
+      await sdk.trigger(channel, 'score', { home: 2 });
+      const latest = await first.next((f) => f.event === 'score', 'the second live event');
+      expect(latest.data).not.toEqual(live.data);
+
+      for (const node of [0, 1] as const) {
+        const late = await rawSubscribed(node, project, channel, `late-${node}`);
+        const cached = await firstAfterSubscribe(late, channel);
+        expect(cached).toEqual({ event: 'score', channel, data: latest.data } satisfies Frame);
+      }
+    },
+  );
+
+  it('keeps the last event in Redis under the project hash tag, for the project TTL', async () => {
+    const project = await createGatewayProject(hub.running.services, {
+      settings: { gateway: { cacheTtlSeconds: 5 } },
+    });
+    await gateway.trigger(project.id, [{ channels: ['cache-ttl'], name: 'e', data: '"x"' }]);
+    const { redis, keys } = hub.running.services;
+    const key = keys.tagged(project.id, 'gw-cache', 'cache-ttl');
+    expect(key).toContain(`{${project.id}}`);
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(5_000);
+  });
+
+  it('caches no client event and never shows one project the cache of another', async () => {
+    const project = await createGatewayProject(hub.running.services, {
+      settings: { gateway: { clientEvents: true } },
+    });
+    const other = await createGatewayProject(hub.running.services);
+    await gateway.trigger(project.id, [{ channels: ['cache-shared'], name: 'mine', data: '{}' }]);
+    const stranger = await rawSubscribed(0, other, 'cache-shared');
+    expect(await firstAfterSubscribe(stranger, 'cache-shared')).toEqual({
+      event: 'pusher:cache_miss',
+      channel: 'cache-shared',
+    });
+
+    const sender = await rawSubscribed(0, project, 'private-cache-chat');
+    await firstAfterSubscribe(sender, 'private-cache-chat'); // its cache miss
+    const peer = await rawSubscribed(1, project, 'private-cache-chat', 'peer');
+    await firstAfterSubscribe(peer, 'private-cache-chat');
+    sender.send({ event: 'client-typing', channel: 'private-cache-chat', data: { on: true } });
+    await peer.next((f) => f.event === 'client-typing', 'the client event');
+    const late = await rawSubscribed(1, project, 'private-cache-chat', 'late');
+    expect(await firstAfterSubscribe(late, 'private-cache-chat')).toEqual({
+      event: 'pusher:cache_miss',
+      channel: 'private-cache-chat',
+    });
   });
 });
