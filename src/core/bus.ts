@@ -29,6 +29,8 @@ export type BusMessage =
       event: string;
       deliveries: Array<{ userId: string; data: string }>;
     }
+  /** A user's first connection opened (online) or their last one closed: for watchlists. */
+  | { type: 'gateway.watchlist'; projectId: string; userId: string; online: boolean }
   | {
       type: 'gateway.terminate';
       projectId: string;

@@ -27,6 +27,7 @@ import { createConnectionQuota } from './quota.js';
 import { createSession } from './session.js';
 import { createSubscriptionCounts } from './subscription-count.js';
 import uWS, { LISTEN_EXCLUSIVE_PORT, type us_listen_socket } from './uws.js';
+import { watchChannel, watchlistFrame } from './watchlist.js';
 
 export interface Gateway {
   port: number;
@@ -111,7 +112,10 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         hooks.channelVacated?.(projectId, channel);
       }
       for (const { group, userId } of await presence.reap(projectId, deadNode)) {
-        if (group === ONLINE) continue;
+        if (group === ONLINE) {
+          await bus.publish({ type: 'gateway.watchlist', projectId, userId, online: false });
+          continue;
+        }
         const data = JSON.stringify({ user_id: userId });
         await bus.publish({
           type: 'gateway.publish',
@@ -149,6 +153,10 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         const channel = userChannel(userId);
         local.publish(projectId, channel, encode(event, data, channel));
       }
+    }),
+    bus.on('gateway.watchlist', ({ projectId, userId, online }) => {
+      const frame = watchlistFrame([{ name: online ? 'online' : 'offline', user_ids: [userId] }]);
+      local.publish(projectId, watchChannel(userId), frame);
     }),
     bus.on('gateway.terminate', ({ projectId, userId, socketIds = [], reconnect }) => {
       const signed = new Set(socketIds);

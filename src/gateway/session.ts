@@ -29,6 +29,7 @@ import {
 import type { ConnectionQuota } from './quota.js';
 import { channelAuthString, userAuthString, verifyAuth } from './signatures.js';
 import type { SubscriptionCounts } from './subscription-count.js';
+import { parseWatchlist, watchChannel, watchlistFrame, type WatchlistEvent } from './watchlist.js';
 
 export interface SessionDeps {
   bus: Bus;
@@ -104,6 +105,13 @@ export function createSession(deps: SessionDeps): Session {
     );
   };
 
+  /** Tells every node's watchers that the user came online or went offline. */
+  const watched = (projectId: string, userId: string, online: boolean) =>
+    background(
+      bus.publish({ type: 'gateway.watchlist', projectId, userId, online }),
+      'publish a watchlist event',
+    );
+
   const leavePresence = (projectId: string, channel: string, socketId: string) =>
     background(
       presence.leave(projectId, channel, socketId).then((userId) => {
@@ -118,7 +126,13 @@ export function createSession(deps: SessionDeps): Session {
   const identify = (state: SocketState, userId: string) => {
     if (state.userId !== undefined) return state.userId === userId;
     state.userId = userId;
-    background(presence.join(state.app!.projectId, ONLINE, state.socketId, { userId }), 'mark a user online');
+    const projectId = state.app!.projectId;
+    background(
+      presence.join(projectId, ONLINE, state.socketId, { userId }).then((joined) => {
+        if (joined.status === 'joined' && joined.firstConnection) watched(projectId, userId, true);
+      }),
+      'mark a user online',
+    );
     return true;
   };
 
@@ -249,8 +263,26 @@ export function createSession(deps: SessionDeps): Session {
     ) {
       return fail(ws, 'Invalid sign-in signature or user_data', CLOSE.unauthorized);
     }
+    const watchlist = parseWatchlist(user?.watchlist);
+    if (!watchlist.ok) return fail(ws, watchlist.reason);
     if (!identify(state, id)) return fail(ws, 'This connection belongs to another user', CLOSE.unauthorized);
     send(ws, encode('pusher:signin_success', { user_data: userData }));
+    if (watchlist.userIds.length) background(watch(ws, state, watchlist.userIds), 'send watchlist events');
+  }
+
+  /** Follows the users' changes from now on, then sends their current status. */
+  async function watch(ws: Socket, state: SocketState, userIds: string[]) {
+    const projectId = state.app!.projectId;
+    for (const userId of state.watchlist ?? []) ws.unsubscribe(topicOf(projectId, watchChannel(userId)));
+    state.watchlist = userIds;
+    for (const userId of userIds) ws.subscribe(topicOf(projectId, watchChannel(userId)));
+    const online = await presence.presentAmong(projectId, ONLINE, userIds);
+    if (!state.open || state.watchlist !== userIds) return;
+    const events: WatchlistEvent[] = [
+      { name: 'online', user_ids: userIds.filter((userId) => online.has(userId)) },
+      { name: 'offline', user_ids: userIds.filter((userId) => !online.has(userId)) },
+    ];
+    send(ws, watchlistFrame(events.filter((event) => event.user_ids.length > 0)));
   }
 
   function clientEvent(ws: Socket, state: SocketState, message: ClientMessage) {
@@ -373,7 +405,13 @@ export function createSession(deps: SessionDeps): Session {
       if (!state.app) return;
       for (const channel of [...state.channels.keys()]) dropChannel(ws, state, channel);
       if (state.userId !== undefined) {
-        background(presence.leave(state.app.projectId, ONLINE, state.socketId), 'mark a user offline');
+        const projectId = state.app.projectId;
+        background(
+          presence.leave(projectId, ONLINE, state.socketId).then((userId) => {
+            if (userId !== undefined) watched(projectId, userId, false);
+          }),
+          'mark a user offline',
+        );
       }
       if (state.counted) {
         metrics.gatewayConnections.dec({ project: state.app.projectId });

@@ -1,19 +1,25 @@
 // The Pusher Channels features beyond plain pub/sub, on two gateway nodes sharing Redis:
 // `pusher_internal:subscription_count` (a project setting, rate-limited per channel), cache
-// channels (last event on subscribe, `pusher:cache_miss` otherwise, kept for the project's TTL).
+// channels (last event on subscribe, `pusher:cache_miss` otherwise, kept for the project's TTL)
+// and watchlist online/offline events for signed-in users (bounded watchlists).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApi, type GatewayApi } from '../../../src/gateway/api.js';
+import { nodeKeys } from '../../../src/gateway/nodes.js';
+import { ONLINE, createPresence } from '../../../src/gateway/presence.js';
+import { LIMITS } from '../../../src/gateway/protocol.js';
 import { startGateway, type Gateway } from '../../../src/gateway/server.js';
 import { api, expectError, superAdminToken } from '../../support/api.js';
 import {
   appPath,
   connectPusher,
+  connected,
   createGatewayProject,
   eventually,
   nextEvent,
   pusherServer,
   rawSocket,
   subscribed,
+  within,
   type Frame,
   type GatewayProject,
   type PusherClient,
@@ -231,6 +237,128 @@ describe('cache channels', () => {
     expect(await firstAfterSubscribe(late, 'private-cache-chat')).toEqual({
       event: 'pusher:cache_miss',
       channel: 'private-cache-chat',
+    });
+  });
+});
+
+describe('watchlist events', () => {
+  type WatchlistEvent = { name: string; user_ids: string[] };
+
+  /** Records the watchlist events a signed-in client receives, by name. */
+  function watchlistOf(pusher: PusherClient): WatchlistEvent[] {
+    const seen: WatchlistEvent[] = [];
+    for (const name of ['online', 'offline']) {
+      pusher.user.watchlist.bind(name, (event: WatchlistEvent) => seen.push(event));
+    }
+    return seen;
+  }
+
+  async function signedIn(node: 0 | 1, project: GatewayProject, user: { id: string; watchlist?: string[] }) {
+    const pusher = client(node, project, { user });
+    await connected(pusher);
+    pusher.signin();
+    await within(pusher.user.signinDonePromise!, `the sign-in of ${user.id}`);
+    return pusher;
+  }
+
+  const online = (project: GatewayProject, userId: string) =>
+    eventually(async () => gateway.isUserOnline(project.id, userId), `${userId} online`);
+
+  it("sends the watched users' status at sign-in, then each change, from any node", async () => {
+    const project = await createGatewayProject(hub.running.services);
+    await signedIn(1, project, { id: 'bob' });
+    await online(project, 'bob');
+
+    const pusher = client(0, project, { user: { id: 'ann', watchlist: ['bob', 'carl'] } });
+    const seen = watchlistOf(pusher);
+    await connected(pusher);
+    pusher.signin();
+    await eventually(async () => seen.length === 2, 'the status at sign-in');
+    expect(seen).toEqual([
+      { name: 'online', user_ids: ['bob'] },
+      { name: 'offline', user_ids: ['carl'] },
+    ]);
+
+    const carl = await signedIn(1, project, { id: 'carl' });
+    await eventually(async () => seen.length === 3, 'carl online');
+    expect(seen[2]).toEqual({ name: 'online', user_ids: ['carl'] });
+    carl.disconnect();
+    await eventually(async () => seen.length === 4, 'carl offline');
+    expect(seen[3]).toEqual({ name: 'offline', user_ids: ['carl'] });
+  });
+
+  it("reports a user's first connection and last one only, and nothing of another project", async () => {
+    const project = await createGatewayProject(hub.running.services);
+    const other = await createGatewayProject(hub.running.services);
+    const pusher = client(0, project, { user: { id: 'ann', watchlist: ['bob', 'dave'] } });
+    const seen = watchlistOf(pusher);
+    await connected(pusher);
+    pusher.signin();
+    await eventually(async () => seen.length === 1, 'the status at sign-in');
+
+    await signedIn(1, project, { id: 'bob' });
+    await eventually(async () => seen.length === 2, 'bob online');
+    // The online group counts connections per user: bob's second one opens and closes.
+    const { redis, keys } = hub.running.services;
+    const bobs = (count: string) => async () =>
+      (await redis.hget(keys.projectKey(project.id, 'gw', 'members', 'online'), 'bob')) === count;
+    const again = await signedIn(0, project, { id: 'bob' });
+    await eventually(bobs('2'), "bob's second connection counted");
+    again.disconnect();
+    await eventually(bobs('1'), "bob's second connection gone");
+    // The same user id in another project.
+    await signedIn(1, other, { id: 'dave' });
+    await online(other, 'dave');
+    // Published after all of the above: nothing of it may come before this.
+    await signedIn(1, project, { id: 'dave' });
+    await eventually(async () => seen.length === 3, 'dave online');
+    expect(seen.slice(1)).toEqual([
+      { name: 'online', user_ids: ['bob'] },
+      { name: 'online', user_ids: ['dave'] },
+    ]);
+  });
+
+  it('tells watchers a user went offline when the node holding them died', async () => {
+    const project = await createGatewayProject(hub.running.services);
+    const { redis, keys } = hub.running.services;
+    // Eve's only connection is on a node that is gone without closing it.
+    const deadNode = `dead-${process.pid}-${Date.now()}`;
+    await createPresence({ redis, keys, nodeId: () => deadNode }).join(project.id, ONLINE, '1.1', {
+      userId: 'eve',
+    });
+    const pusher = client(0, project, { user: { id: 'ann', watchlist: ['eve'] } });
+    const seen = watchlistOf(pusher);
+    await connected(pusher);
+    pusher.signin();
+    await eventually(async () => seen.length === 1, 'the status at sign-in');
+    expect(seen[0]).toEqual({ name: 'online', user_ids: ['eve'] });
+
+    // Known as a node whose lease ran out: a live node reaps it.
+    const registry = nodeKeys(keys);
+    await redis.multi().sadd(registry.projects(deadNode), project.id).sadd(registry.nodes, deadNode).exec();
+    await eventually(async () => seen.length === 2, 'eve offline', 20_000);
+    expect(seen[1]).toEqual({ name: 'offline', user_ids: ['eve'] });
+  });
+
+  it(`signs in with ${LIMITS.watchlistUsers} watched users and refuses one more`, async () => {
+    const project = await createGatewayProject(hub.running.services);
+    const signer = pusherServer('http://127.0.0.1:1', project);
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `user-${i}`);
+    const at = async (watchlist: unknown) => {
+      const socket = rawSocket(hub.gatewayPort, appPath(project.key));
+      sockets.push(socket);
+      const signin = signer.authenticateUser(await socket.socketId(), { id: 'ann', watchlist } as never);
+      socket.send({ event: 'pusher:signin', data: signin });
+      return socket.next((f) => f.event === 'pusher:signin_success' || f.event === 'pusher:error', 'answer');
+    };
+    expect((await at(ids(LIMITS.watchlistUsers))).event).toBe('pusher:signin_success');
+    expect(await at(ids(LIMITS.watchlistUsers + 1))).toMatchObject({
+      event: 'pusher:error',
+      data: { code: 4300, message: `A watchlist holds at most ${LIMITS.watchlistUsers} user ids` },
+    });
+    expect(await at(['bob', 7])).toMatchObject({
+      event: 'pusher:error',
+      data: { code: 4300, message: expect.stringContaining('array of user id strings') },
     });
   });
 });
