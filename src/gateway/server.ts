@@ -108,8 +108,12 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Counts first: a client that sees member_removed and then asks the API sees it all gone.
     async reapProject(projectId, deadNode) {
       await quota.reap(projectId, deadNode);
-      for (const channel of await channels.reap(projectId, deadNode)) {
-        hooks.channelVacated?.(projectId, channel);
+      // For its subscription-count setting; unknown (MySQL and the Redis copy away), the counts
+      // wait for the channels' next move.
+      const app = await apps.byProjectId(projectId).catch(() => undefined);
+      for (const { channel, vacated } of await channels.reap(projectId, deadNode)) {
+        if (vacated) hooks.channelVacated?.(projectId, channel);
+        else if (app) counts.moved(app, channel);
       }
       for (const { group, userId } of await presence.reap(projectId, deadNode)) {
         if (group === ONLINE) {

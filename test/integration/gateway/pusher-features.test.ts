@@ -4,6 +4,7 @@
 // and watchlist online/offline events for signed-in users (bounded watchlists).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGatewayApi, type GatewayApi } from '../../../src/gateway/api.js';
+import { createChannels } from '../../../src/gateway/channels.js';
 import { nodeKeys } from '../../../src/gateway/nodes.js';
 import { ONLINE, createPresence } from '../../../src/gateway/presence.js';
 import { LIMITS } from '../../../src/gateway/protocol.js';
@@ -151,6 +152,23 @@ describe('pusher_internal:subscription_count', () => {
     const left = nextEvent<{ subscription_count: number }>(room, 'pusher:subscription_count');
     carl.unsubscribe('room');
     expect(await left).toEqual({ subscription_count: 2 });
+  });
+
+  it('announces the count a dead node left behind once its subscriptions are reaped', async () => {
+    const project = await createGatewayProject(hub.running.services, {
+      settings: { gateway: { subscriptionCount: true, subscriptionCountIntervalMs: 100 } },
+    });
+    const { redis, keys } = hub.running.services;
+    // A subscription held by a node that is gone without closing it.
+    const deadNode = `dead-${process.pid}-${Date.now()}`;
+    await createChannels({ redis, keys, nodeId: () => deadNode }).change(project.id, 'room', 1);
+    const room = await subscribed(client(0, project), 'room');
+    expect(await nextEvent(room, 'pusher:subscription_count')).toEqual({ subscription_count: 2 });
+
+    const reaped = nextEvent(room, 'pusher:subscription_count', 20_000);
+    const registry = nodeKeys(keys);
+    await redis.multi().sadd(registry.projects(deadNode), project.id).sadd(registry.nodes, deadNode).exec();
+    expect(await reaped).toEqual({ subscription_count: 1 });
   });
 
   it('is not sent when the project did not enable it, nor on presence channels', async () => {
