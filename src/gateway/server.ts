@@ -108,8 +108,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Counts first: a client that sees member_removed and then asks the API sees it all gone.
     async reapProject(projectId, deadNode) {
       await quota.reap(projectId, deadNode);
-      // For its subscription-count setting; unknown (MySQL and the Redis copy away), the counts
-      // wait for the channels' next move.
+      // For its subscription-count and watchlist settings; unknown (MySQL and the Redis copy
+      // away), the counts wait for the channels' next move and watchers hear nothing.
       const app = await apps.byProjectId(projectId).catch(() => undefined);
       for (const { channel, vacated } of await channels.reap(projectId, deadNode)) {
         if (vacated) hooks.channelVacated?.(projectId, channel);
@@ -117,7 +117,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       for (const { group, userId } of await presence.reap(projectId, deadNode)) {
         if (group === ONLINE) {
-          await bus.publish({ type: 'gateway.watchlist', projectId, userId, online: false });
+          if (app?.settings.watchlistEvents)
+            await bus.publish({ type: 'gateway.watchlist', projectId, userId, online: false });
           continue;
         }
         const data = JSON.stringify({ user_id: userId });

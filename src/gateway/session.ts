@@ -7,6 +7,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { isCacheChannel, type ChannelCache } from './cache.js';
+import type { GatewayApp } from './apps.js';
 import type { Channels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
 import { overRate, topicOf, type LocalSockets, type Socket, type SocketState } from './local.js';
@@ -105,12 +106,12 @@ export function createSession(deps: SessionDeps): Session {
     );
   };
 
-  /** Tells every node's watchers that the user came online or went offline. */
-  const watched = (projectId: string, userId: string, online: boolean) =>
-    background(
-      bus.publish({ type: 'gateway.watchlist', projectId, userId, online }),
-      'publish a watchlist event',
-    );
+  /** Tells every node's watchers that the user came online or went offline, if the project wants. */
+  const watched = (app: GatewayApp, userId: string, online: boolean) => {
+    if (!app.settings.watchlistEvents) return;
+    const message = { type: 'gateway.watchlist', projectId: app.projectId, userId, online } as const;
+    background(bus.publish(message), 'publish a watchlist event');
+  };
 
   const leavePresence = (projectId: string, channel: string, socketId: string) =>
     background(
@@ -129,7 +130,7 @@ export function createSession(deps: SessionDeps): Session {
     const projectId = state.app!.projectId;
     background(
       presence.join(projectId, ONLINE, state.socketId, { userId }).then((joined) => {
-        if (joined.status === 'joined' && joined.firstConnection) watched(projectId, userId, true);
+        if (joined.status === 'joined' && joined.firstConnection) watched(state.app!, userId, true);
       }),
       'mark a user online',
     );
@@ -263,7 +264,8 @@ export function createSession(deps: SessionDeps): Session {
     ) {
       return fail(ws, 'Invalid sign-in signature or user_data', CLOSE.unauthorized);
     }
-    const watchlist = parseWatchlist(user?.watchlist);
+    // Not read at all (as on Pusher) unless the project enabled watchlist events.
+    const watchlist = parseWatchlist(state.app!.settings.watchlistEvents ? user?.watchlist : undefined);
     if (!watchlist.ok) return fail(ws, watchlist.reason);
     if (!identify(state, id)) return fail(ws, 'This connection belongs to another user', CLOSE.unauthorized);
     send(ws, encode('pusher:signin_success', { user_data: userData }));
@@ -405,10 +407,10 @@ export function createSession(deps: SessionDeps): Session {
       if (!state.app) return;
       for (const channel of [...state.channels.keys()]) dropChannel(ws, state, channel);
       if (state.userId !== undefined) {
-        const projectId = state.app.projectId;
+        const app = state.app;
         background(
-          presence.leave(projectId, ONLINE, state.socketId).then((userId) => {
-            if (userId !== undefined) watched(projectId, userId, false);
+          presence.leave(app.projectId, ONLINE, state.socketId).then((userId) => {
+            if (userId !== undefined) watched(app, userId, false);
           }),
           'mark a user offline',
         );

@@ -112,12 +112,13 @@ describe('settings of these features', () => {
     }
   });
 
-  it('leaves subscription counting off by default', async () => {
+  it('leaves subscription counting and watchlist events off by default', async () => {
     const project = await createGatewayProject(hub.running.services);
     const settings = (await gateway.apps.byKey(project.key))!.settings;
     expect(settings).toMatchObject({
       subscriptionCount: false,
       subscriptionCountIntervalMs: 1_000,
+      watchlistEvents: false,
       cacheTtlSeconds: 1_800,
     });
   });
@@ -260,6 +261,7 @@ describe('cache channels', () => {
 });
 
 describe('watchlist events', () => {
+  const watching = { settings: { gateway: { watchlistEvents: true } } };
   type WatchlistEvent = { name: string; user_ids: string[] };
 
   /** Records the watchlist events a signed-in client receives, by name. */
@@ -283,7 +285,7 @@ describe('watchlist events', () => {
     eventually(async () => gateway.isUserOnline(project.id, userId), `${userId} online`);
 
   it("sends the watched users' status at sign-in, then each change, from any node", async () => {
-    const project = await createGatewayProject(hub.running.services);
+    const project = await createGatewayProject(hub.running.services, watching);
     await signedIn(1, project, { id: 'bob' });
     await online(project, 'bob');
 
@@ -306,8 +308,8 @@ describe('watchlist events', () => {
   });
 
   it("reports a user's first connection and last one only, and nothing of another project", async () => {
-    const project = await createGatewayProject(hub.running.services);
-    const other = await createGatewayProject(hub.running.services);
+    const project = await createGatewayProject(hub.running.services, watching);
+    const other = await createGatewayProject(hub.running.services, watching);
     const pusher = client(0, project, { user: { id: 'ann', watchlist: ['bob', 'dave'] } });
     const seen = watchlistOf(pusher);
     await connected(pusher);
@@ -337,7 +339,7 @@ describe('watchlist events', () => {
   });
 
   it('tells watchers a user went offline when the node holding them died', async () => {
-    const project = await createGatewayProject(hub.running.services);
+    const project = await createGatewayProject(hub.running.services, watching);
     const { redis, keys } = hub.running.services;
     // Eve's only connection is on a node that is gone without closing it.
     const deadNode = `dead-${process.pid}-${Date.now()}`;
@@ -358,8 +360,22 @@ describe('watchlist events', () => {
     expect(seen[1]).toEqual({ name: 'offline', user_ids: ['eve'] });
   });
 
-  it(`signs in with ${LIMITS.watchlistUsers} watched users and refuses one more`, async () => {
+  it('does not read the watchlist of a project that did not enable watchlist events', async () => {
     const project = await createGatewayProject(hub.running.services);
+    const socket = rawSocket(hub.gatewayPort, appPath(project.key));
+    sockets.push(socket);
+    const watchlist = Array.from({ length: LIMITS.watchlistUsers + 1 }, (_, i) => `user-${i}`);
+    const signin = pusherServer('http://127.0.0.1:1', project).authenticateUser(await socket.socketId(), {
+      id: 'ann',
+      watchlist,
+    } as never);
+    socket.send({ event: 'pusher:signin', data: signin });
+    await socket.next((f) => f.event === 'pusher:signin_success', 'the sign-in');
+    expect(socket.frames.map((f) => f.event)).not.toContain('pusher:error');
+  });
+
+  it(`signs in with ${LIMITS.watchlistUsers} watched users and refuses one more`, async () => {
+    const project = await createGatewayProject(hub.running.services, watching);
     const signer = pusherServer('http://127.0.0.1:1', project);
     const ids = (n: number) => Array.from({ length: n }, (_, i) => `user-${i}`);
     const at = async (watchlist: unknown) => {
