@@ -10,7 +10,6 @@ export type BusMessage =
   | { type: 'rules.changed'; projectId: string; version: number }
   /** Who holds which role changed (approval, role assignment, suspension): recipient caches drop. */
   | { type: 'recipients.changed'; projectId: string }
-  | { type: 'notification.dispatch'; projectId: string; notificationId: string; userIds: string[] }
   /** The consumer is done with these events (stored, or dead-lettered): ingest's `?wait=` ends. */
   | { type: 'events.settled'; projectId: string; eventIds: string[] }
   | {
@@ -32,6 +31,8 @@ export type BusMessage =
       event: string;
       deliveries: Array<{ userId: string; data: string }>;
     }
+  /** A user's first connection opened (online) or their last one closed: for watchlists. */
+  | { type: 'gateway.watchlist'; projectId: string; userId: string; online: boolean }
   | {
       type: 'gateway.terminate';
       projectId: string;

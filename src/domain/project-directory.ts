@@ -1,7 +1,7 @@
 // Resolves API keys and project ids to live projects, with their settings, on the hot path
 // without a query per request: the one cached read of a project's settings that rate limits,
-// delivery and rules share. Entries expire after a short TTL and are dropped at once on every
-// node when the bus says a project changed (key regenerated, disabled, deleted, settings). While
+// delivery, rules (the pipeline's and the rule test's) and retention share. Entries expire
+// after a short TTL and are dropped at once on every node when the bus says a project changed (key regenerated, disabled, deleted, settings). While
 // MySQL is away the last answer keeps being served, so ingest with a known key goes on; a key
 // or id it has no answer for fails at once while the outage is fresh, instead of every lookup
 // (the rate limiter's, then the auth middleware's) waiting out the pool's acquire timeout.
@@ -34,7 +34,7 @@ const MAX_ENTRIES = 10_000;
 
 export function createProjectDirectory(deps: {
   db: { system: { project: Pick<Db['system']['project'], 'findUnique'> } };
-  bus: Bus;
+  bus: Pick<Bus, 'on'>;
   pepper: string;
   now?: () => number;
 }): ProjectDirectory {

@@ -1,5 +1,5 @@
-// Receipt changes the gateway accepts without MySQL: acknowledgements sent over a socket and
-// replays sent on subscription, appended to the project's receipt stream (under its hash tag)
+// Receipt changes the gateway accepts without MySQL: acknowledgements sent over a socket, replays
+// sent on subscription and alerts taken or resolved over a socket, appended to the project's receipt stream (under its hash tag)
 // and written to MySQL by the worker role in batches (src/workers/receipts.ts). An
 // acknowledgement is accepted once its entry is in the stream; the same script removes it from
 // the user's replay, so a reconnect does not send it again before the worker caught up.
@@ -12,10 +12,19 @@ type StreamDeps = Pick<DomainDeps, 'redis' | 'keys'>;
 export const receiptStream = (deps: Pick<DomainDeps, 'keys'>, projectId: string) =>
   deps.keys.tagged(projectId, 'receipts');
 
-/** One change to apply: `ack` (one notification) or `replayed` (several, now delivered). */
+/** What a user may do to an alert over the socket. */
+export type AlertAction = 'acknowledge' | 'resolve';
+
+/**
+ * One change to apply: `ack` (one notification), `replayed` (several, now delivered), or an
+ * alert acknowledged or resolved by the user.
+ */
 export type ReceiptChange =
   | { kind: 'ack'; userId: string; notificationIds: [string]; at: Date }
-  | { kind: 'replayed'; userId: string; notificationIds: string[]; at: Date };
+  | { kind: 'replayed'; userId: string; notificationIds: string[]; at: Date }
+  | { kind: 'alert'; action: AlertAction; userId: string; alertId: string; at: Date };
+
+const ALERT_KINDS: Record<string, AlertAction> = { 'alert-ack': 'acknowledge', 'alert-resolve': 'resolve' };
 
 // KEYS stream, replay ids, replay items; ARGV user, notification, time (ms).
 const ACK = `
@@ -103,6 +112,34 @@ export function recordReplayed(
   );
 }
 
+/**
+ * The user takes (`acknowledge`) or closes (`resolve`) an alert over a socket. Resolves once
+ * accepted; the worker applies it with the user's access (having been notified of the alert).
+ */
+export function acceptAlertAction(
+  deps: StreamDeps,
+  projectId: string,
+  userId: string,
+  alertId: string,
+  action: AlertAction,
+) {
+  const kind = action === 'acknowledge' ? 'alert-ack' : 'alert-resolve';
+  return append(deps, projectId, (pipeline) =>
+    pipeline.xadd(
+      receiptStream(deps, projectId),
+      '*',
+      'kind',
+      kind,
+      'user',
+      userId,
+      'ids',
+      alertId,
+      'at',
+      String(Date.now()),
+    ),
+  );
+}
+
 /** A stream entry's fields as a change; undefined for anything else (skipped). */
 export function decodeReceiptChange(fields: readonly string[]): ReceiptChange | undefined {
   const record = new Map<string, string>();
@@ -114,5 +151,7 @@ export function decodeReceiptChange(fields: readonly string[]): ReceiptChange | 
   if (!userId || ids.length === 0 || Number.isNaN(at.getTime())) return undefined;
   if (kind === 'ack' && ids.length === 1) return { kind, userId, notificationIds: [ids[0]!], at };
   if (kind === 'replayed') return { kind, userId, notificationIds: ids, at };
+  const action = kind === undefined ? undefined : ALERT_KINDS[kind];
+  if (action && ids.length === 1) return { kind: 'alert', action, userId, alertId: ids[0]!, at };
   return undefined;
 }

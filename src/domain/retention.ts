@@ -4,7 +4,6 @@
 // receipts are dropped (they are rebuilt from MySQL on their next read).
 import type { ProjectDb } from '../core/db.js';
 import type { DomainDeps } from './deps.js';
-import { readSettings } from './settings.js';
 import { forgetReplay } from './replay.js';
 import { dropUnreadCounters } from './unread.js';
 
@@ -70,7 +69,7 @@ async function countRows(db: ProjectDb, table: Table, where: Record<string, unkn
 }
 
 export async function applyRetention(
-  deps: Pick<DomainDeps, 'db' | 'log' | 'redis' | 'keys'>,
+  deps: Pick<DomainDeps, 'db' | 'log' | 'redis' | 'keys' | 'projects'>,
   projectId: string,
   options: {
     dryRun?: boolean;
@@ -83,11 +82,7 @@ export async function applyRetention(
 ): Promise<RetentionReport> {
   const now = options.now ?? new Date();
   const db = deps.db.forProject(projectId);
-  const project = await deps.db.system.project.findUniqueOrThrow({
-    where: { id: projectId },
-    select: { settings: true },
-  });
-  const { retention } = readSettings(project.settings);
+  const { retention } = await deps.projects.settings(projectId);
   const notificationsBefore = daysAgo(retention.notificationsDays, now);
   // Receipts first (children), so deleting their notifications cascades over nothing large.
   const targets: Target[] = [

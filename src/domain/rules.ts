@@ -13,7 +13,6 @@ import { compileTemplate } from '../engine/template.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import type { Principal } from './principal.js';
 import { checkRuleAlerting, type RuleAlert, type RuleAlerting } from './alerting/rule-alert.js';
-import { readSettings } from './settings.js';
 
 export interface RuleFields extends RuleAlerting {
   name: string;
@@ -316,10 +315,6 @@ export async function testRule(deps: DomainDeps, projectId: string, input: RuleT
 }
 
 async function suppressionNow(deps: DomainDeps, projectId: string, rule: RuleView) {
-  const project = await deps.db.system.project.findUnique({
-    where: { id: projectId },
-    select: { settings: true },
-  });
-  const limit = limitOf(rule, readSettings(project?.settings).suppression);
+  const limit = limitOf(rule, (await deps.projects.settings(projectId)).suppression);
   return previewSuppression(deps, projectId, rule.id, limit);
 }

@@ -12,6 +12,14 @@ export const projectSettingsSchema = z.object({
       maxConnections: positiveInt(1_000_000).default(10_000),
       maxChannelsPerConnection: positiveInt(10_000).default(100),
       clientEventsPerSecond: positiveInt(1_000).default(10),
+      /** `pusher_internal:subscription_count` to a channel's subscribers when its count moves. */
+      subscriptionCount: z.boolean().default(false),
+      /** At most one such event per channel per this many ms; later moves are sent at its end. */
+      subscriptionCountIntervalMs: z.number().int().min(100).max(60_000).default(1_000),
+      /** Watchlist online/offline events for signed-in users (off, as on Pusher, until enabled). */
+      watchlistEvents: z.boolean().default(false),
+      /** How long a cache channel keeps its last event (Pusher keeps it up to 30 minutes). */
+      cacheTtlSeconds: positiveInt(1_800).default(1_800),
     })
     .prefault({}),
   rateLimits: z

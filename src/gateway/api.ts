@@ -7,7 +7,9 @@
 // Type only: importing server.ts's values would load uWS into API-only processes.
 import type { GatewayPublish } from '../core/bus.js';
 import type { GatewayServices } from './server.js';
+import { readSettings } from '../domain/settings.js';
 import { createAppDirectory, type AppDirectory } from './apps.js';
+import { createChannelCache, isCacheChannel } from './cache.js';
 import { createChannels } from './channels.js';
 import { ONLINE, createPresence } from './presence.js';
 
@@ -78,7 +80,21 @@ export function createGatewayApi(
       log: deps.log,
     });
 
+  const cache = createChannelCache({ redis, keys });
+  const defaultCacheTtl = readSettings(undefined).gateway.cacheTtlSeconds;
+
+  /** Cache channels keep their last event, stored first: a subscriber after the publish finds it. */
+  const remember = async (projectId: string, events: TriggerEvent[]) => {
+    const cached = events.flatMap((e) =>
+      e.channels.filter(isCacheChannel).map((channel) => ({ channel, event: e.name, data: e.data })),
+    );
+    if (cached.length === 0) return;
+    const ttl = (await apps.byProjectId(projectId))?.settings.cacheTtlSeconds ?? defaultCacheTtl;
+    await Promise.all(cached.map(({ channel, ...last }) => cache.remember(projectId, channel, last, ttl)));
+  };
+
   const trigger: GatewayApi['trigger'] = async (projectId, events) => {
+    await remember(projectId, events);
     await Promise.all(
       events.flatMap(({ channels: names, name, data, socketId }) =>
         names.map((channel) => {

@@ -24,6 +24,7 @@ export interface GatewayApp {
 export interface AppDirectory {
   byKey(key: string): Promise<GatewayApp | undefined>;
   byAppId(appId: string): Promise<GatewayApp | undefined>;
+  byProjectId(projectId: string): Promise<GatewayApp | undefined>;
   /** Called after a project changed, with its current app (undefined once deleted). */
   onChange(listener: (projectId: string, app: GatewayApp | undefined) => void): () => void;
   close(): void;
@@ -164,6 +165,7 @@ export function createAppDirectory(deps: {
   return {
     byKey: (key) => lookup(`key:${key}`, { gatewayKey: key }),
     byAppId: (appId) => lookup(`id:${appId}`, { gatewayAppId: appId }),
+    byProjectId: (projectId) => lookup(`project:${projectId}`, { id: projectId }),
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -14,8 +14,8 @@ export interface Channels {
   /** Channel → subscription count, for the project's occupied channels. */
   occupied(projectId: string): Promise<Map<string, number>>;
   subscriptionCount(projectId: string, channel: string): Promise<number>;
-  /** Removes a (dead) node's subscriptions in a project; returns the channels it vacated. */
-  reap(projectId: string, nodeId: string): Promise<string[]>;
+  /** Removes a (dead) node's subscriptions in a project; returns the channels whose count moved. */
+  reap(projectId: string, nodeId: string): Promise<Array<{ channel: string; vacated: boolean }>>;
 }
 
 // KEYS: cluster counts, this node's counts. ARGV: channel, delta. Returns the cluster count.
@@ -52,12 +52,13 @@ export function createChannels(deps: { redis: Redis; keys: RedisKeys; nodeId: ()
     },
     async reap(projectId, nodeId) {
       const held = await redis.hgetall(nodeKey(projectId, nodeId));
-      const vacated: string[] = [];
+      const moved: Array<{ channel: string; vacated: boolean }> = [];
       for (const [channel, count] of Object.entries(held)) {
-        if ((await changeOn(projectId, channel, -Number(count), nodeId)) === 'vacated') vacated.push(channel);
+        const change = await changeOn(projectId, channel, -Number(count), nodeId);
+        moved.push({ channel, vacated: change === 'vacated' });
       }
       await redis.del(nodeKey(projectId, nodeId));
-      return vacated;
+      return moved;
     },
   };
 }

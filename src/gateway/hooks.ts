@@ -16,6 +16,8 @@ export interface GatewayHooks {
   memberAdded?(projectId: string, channel: string, userId: string): void;
   memberRemoved?(projectId: string, channel: string, userId: string): void;
   clientEvent?(event: ClientEventInfo): void;
+  /** A subscriber of a cache channel found no cached event (it was sent `pusher:cache_miss`). */
+  cacheMiss?(projectId: string, channel: string): void;
   /**
    * A socket subscribed to its user channel (`private-user-{id}`); the events resolved are sent
    * to it on that channel right after `subscription_succeeded` (replay of missed notifications).

@@ -15,6 +15,8 @@ export interface SocketState {
   channels: Map<string, string>;
   /** Who this socket is (sign-in or user channel), once known. */
   userId: string | undefined;
+  /** The users whose online status it follows (signed in with a `watchlist`). */
+  watchlist?: string[];
   open: boolean;
   /** Holds one of the project's connection slots. */
   counted: boolean;

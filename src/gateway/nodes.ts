@@ -14,7 +14,7 @@ export const DEFAULT_LEASE_MS = 10_000;
 const REAP_LOCK_MS = 60_000;
 
 /** The registry's keys: the set of node ids, and per node its lease, projects and reap lock. */
-const nodeKeys = (keys: RedisKeys) => ({
+export const nodeKeys = (keys: RedisKeys) => ({
   nodes: keys.system('gw', 'nodes'),
   lease: (nodeId: string) => keys.system('gw', 'node', nodeId, 'lease'),
   projects: (nodeId: string) => keys.system('gw', 'node', nodeId, 'projects'),

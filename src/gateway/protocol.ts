@@ -38,6 +38,8 @@ export const LIMITS = {
   eventNameLength: 200,
   userInfoBytes: 1024,
   presenceMembers: 100,
+  /** User ids in a signed-in user's `watchlist` (its online/offline events). */
+  watchlistUsers: 100,
   channelsPerTrigger: 100,
   batchEvents: 10,
   /** Bytes buffered for one socket before it is closed as a slow consumer. */

@@ -10,6 +10,7 @@ import type { GatewayPublish } from '../core/bus.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { createGatewayApi } from './api.js';
 import { createAppDirectory, type GatewayApp } from './apps.js';
+import { createChannelCache } from './cache.js';
 import { createChannels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
 import { createLocalSockets, rateWindow, type Socket, type SocketState } from './local.js';
@@ -29,8 +30,10 @@ import {
 } from './protocol.js';
 import { createConnectionQuota } from './quota.js';
 import { createSession } from './session.js';
+import { createSubscriptionCounts } from './subscription-count.js';
 import uWS, { LISTEN_EXCLUSIVE_PORT, type us_listen_socket } from './uws.js';
 import { uwsHttpHandler } from './uws-http.js';
+import { watchChannel, watchlistFrame } from './watchlist.js';
 
 export interface Gateway {
   port: number;
@@ -97,6 +100,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
   const presence = createPresence({ redis, keys, nodeId });
   const channels = createChannels({ redis, keys, nodeId });
   const quota = createConnectionQuota({ redis, keys, nodeId });
+  const counts = createSubscriptionCounts({ redis, keys, bus, channels, log });
   const closeAll = (code: number, reason: string) => {
     for (const ws of [...local.all()]) ws.end(code, reason);
   };
@@ -110,11 +114,19 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Counts first: a client that sees member_removed and then asks the API sees it all gone.
     async reapProject(projectId, deadNode) {
       await quota.reap(projectId, deadNode);
-      for (const channel of await channels.reap(projectId, deadNode)) {
-        hooks.channelVacated?.(projectId, channel);
+      // For its subscription-count and watchlist settings; unknown (MySQL and the Redis copy
+      // away), the counts wait for the channels' next move and watchers hear nothing.
+      const app = await apps.byProjectId(projectId).catch(() => undefined);
+      for (const { channel, vacated } of await channels.reap(projectId, deadNode)) {
+        if (vacated) hooks.channelVacated?.(projectId, channel);
+        else if (app) counts.moved(app, channel);
       }
       for (const { group, userId } of await presence.reap(projectId, deadNode)) {
-        if (group === ONLINE) continue;
+        if (group === ONLINE) {
+          if (app?.settings.watchlistEvents)
+            await bus.publish({ type: 'gateway.watchlist', projectId, userId, online: false });
+          continue;
+        }
         const data = JSON.stringify({ user_id: userId });
         await bus.publish({
           type: 'gateway.publish',
@@ -132,6 +144,8 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
     log,
     presence,
     channels,
+    cache: createChannelCache({ redis, keys }),
+    counts,
     quota,
     nodes,
     local,
@@ -158,6 +172,10 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
         const channel = userChannel(userId);
         local.publish(projectId, channel, encode(event, data, channel));
       }
+    }),
+    bus.on('gateway.watchlist', ({ projectId, userId, online }) => {
+      const frame = watchlistFrame([{ name: online ? 'online' : 'offline', user_ids: [userId] }]);
+      local.publish(projectId, watchChannel(userId), frame);
     }),
     bus.on('gateway.terminate', ({ projectId, userId, socketIds = [], reconnect }) => {
       const signed = new Set(socketIds);
@@ -285,6 +303,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
           if (listenSocket) uWS.us_listen_socket_close(listenSocket);
           listenSocket = undefined;
           clearInterval(sweep);
+          counts.close();
           closeAll(CLOSE.serverShutdown, 'Server shutting down');
           unsubscribers.forEach((off) => off());
           apps.close();

@@ -6,9 +6,11 @@ import type { Bus } from '../core/bus.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
+import { isCacheChannel, type ChannelCache } from './cache.js';
+import type { GatewayApp } from './apps.js';
 import type { Channels } from './channels.js';
 import type { GatewayHooks } from './hooks.js';
-import { overRate, type LocalSockets, type Socket, type SocketState } from './local.js';
+import { overRate, topicOf, type LocalSockets, type Socket, type SocketState } from './local.js';
 import type { NodeRegistry } from './nodes.js';
 import { ONLINE, type Presence } from './presence.js';
 import {
@@ -27,12 +29,16 @@ import {
 } from './protocol.js';
 import type { ConnectionQuota } from './quota.js';
 import { channelAuthString, userAuthString, verifyAuth } from './signatures.js';
+import type { SubscriptionCounts } from './subscription-count.js';
+import { parseWatchlist, watchChannel, watchlistFrame, type WatchlistEvent } from './watchlist.js';
 
 export interface SessionDeps {
   bus: Bus;
   log: Logger;
   presence: Presence;
   channels: Channels;
+  cache: ChannelCache;
+  counts: SubscriptionCounts;
   quota: ConnectionQuota;
   nodes: NodeRegistry;
   local: LocalSockets;
@@ -49,7 +55,7 @@ export interface Session {
 }
 
 export function createSession(deps: SessionDeps): Session {
-  const { bus, log, presence, channels, quota, local, hooks, metrics, limits } = deps;
+  const { bus, log, presence, channels, cache, counts, quota, local, hooks, metrics, limits } = deps;
 
   /** Sends when the socket is still open; corked, since this may run after an await. */
   const send = (ws: Socket, frame: string): void => {
@@ -87,15 +93,25 @@ export function createSession(deps: SessionDeps): Session {
       'publish',
     );
 
-  const countSubscription = (projectId: string, channel: string, delta: 1 | -1) => {
+  const countSubscription = (state: SocketState, channel: string, delta: 1 | -1) => {
+    const app = state.app!;
+    const projectId = app.projectId;
     metrics.gatewaySubscriptions.inc({ project: projectId }, delta);
     background(
       channels.change(projectId, channel, delta).then((change) => {
         if (change === 'occupied') hooks.channelOccupied?.(projectId, channel);
         if (change === 'vacated') hooks.channelVacated?.(projectId, channel);
+        counts.moved(app, channel);
       }),
       'count a subscription',
     );
+  };
+
+  /** Tells every node's watchers that the user came online or went offline, if the project wants. */
+  const watched = (app: GatewayApp, userId: string, online: boolean) => {
+    if (!app.settings.watchlistEvents) return;
+    const message = { type: 'gateway.watchlist', projectId: app.projectId, userId, online } as const;
+    background(bus.publish(message), 'publish a watchlist event');
   };
 
   const leavePresence = (projectId: string, channel: string, socketId: string) =>
@@ -112,7 +128,13 @@ export function createSession(deps: SessionDeps): Session {
   const identify = (state: SocketState, userId: string) => {
     if (state.userId !== undefined) return state.userId === userId;
     state.userId = userId;
-    background(presence.join(state.app!.projectId, ONLINE, state.socketId, { userId }), 'mark a user online');
+    const projectId = state.app!.projectId;
+    background(
+      presence.join(projectId, ONLINE, state.socketId, { userId }).then((joined) => {
+        if (joined.status === 'joined' && joined.firstConnection) watched(state.app!, userId, true);
+      }),
+      'mark a user online',
+    );
     return true;
   };
 
@@ -122,7 +144,7 @@ export function createSession(deps: SessionDeps): Session {
     if (member === undefined) return;
     local.unsubscribe(ws, channel);
     state.channels.delete(channel);
-    countSubscription(projectId, channel, -1);
+    countSubscription(state, channel, -1);
     if (member !== '') leavePresence(projectId, channel, state.socketId);
   };
 
@@ -165,9 +187,10 @@ export function createSession(deps: SessionDeps): Session {
     }
     if (kind !== 'presence') {
       state.channels.set(channel, '');
-      countSubscription(app.projectId, channel, 1);
+      countSubscription(state, channel, 1);
       succeed(ws, state, channel, {});
       if (channel.startsWith(USER_CHANNEL_PREFIX)) await replay(ws, state, channel);
+      else if (isCacheChannel(channel)) await sendCached(ws, state, channel);
       return;
     }
     const member = presenceMember(channelData);
@@ -180,7 +203,7 @@ export function createSession(deps: SessionDeps): Session {
       );
     // Counted before the await, so a close while joining removes exactly what was added.
     state.channels.set(channel, member.userId);
-    countSubscription(app.projectId, channel, 1);
+    countSubscription(state, channel, 1);
     const joined = await presence.join(
       app.projectId,
       channel,
@@ -207,6 +230,16 @@ export function createSession(deps: SessionDeps): Session {
     succeed(ws, state, channel, {
       presence: { ids, hash: Object.fromEntries(joined.members), count: ids.length },
     });
+    if (isCacheChannel(channel)) await sendCached(ws, state, channel);
+  }
+
+  /** A cache channel's last event to a new subscriber, or `pusher:cache_miss` (no data). */
+  async function sendCached(ws: Socket, state: SocketState, channel: string) {
+    const projectId = state.app!.projectId;
+    const last = await cache.last(projectId, channel);
+    if (!state.channels.has(channel)) return; // left meanwhile
+    send(ws, last ? encode(last.event, last.data, channel) : encode('pusher:cache_miss', undefined, channel));
+    if (!last) hooks.cacheMiss?.(projectId, channel);
   }
 
   /** A socket re-subscribing soon after its last replay gets only what came after it. */
@@ -232,8 +265,27 @@ export function createSession(deps: SessionDeps): Session {
     ) {
       return fail(ws, 'Invalid sign-in signature or user_data', CLOSE.unauthorized);
     }
+    // Not read at all (as on Pusher) unless the project enabled watchlist events.
+    const watchlist = parseWatchlist(state.app!.settings.watchlistEvents ? user?.watchlist : undefined);
+    if (!watchlist.ok) return fail(ws, watchlist.reason);
     if (!identify(state, id)) return fail(ws, 'This connection belongs to another user', CLOSE.unauthorized);
     send(ws, encode('pusher:signin_success', { user_data: userData }));
+    if (watchlist.userIds.length) background(watch(ws, state, watchlist.userIds), 'send watchlist events');
+  }
+
+  /** Follows the users' changes from now on, then sends their current status. */
+  async function watch(ws: Socket, state: SocketState, userIds: string[]) {
+    const projectId = state.app!.projectId;
+    for (const userId of state.watchlist ?? []) ws.unsubscribe(topicOf(projectId, watchChannel(userId)));
+    state.watchlist = userIds;
+    for (const userId of userIds) ws.subscribe(topicOf(projectId, watchChannel(userId)));
+    const online = await presence.presentAmong(projectId, ONLINE, userIds);
+    if (!state.open || state.watchlist !== userIds) return;
+    const events: WatchlistEvent[] = [
+      { name: 'online', user_ids: userIds.filter((userId) => online.has(userId)) },
+      { name: 'offline', user_ids: userIds.filter((userId) => !online.has(userId)) },
+    ];
+    send(ws, watchlistFrame(events.filter((event) => event.user_ids.length > 0)));
   }
 
   function clientEvent(ws: Socket, state: SocketState, message: ClientMessage) {
@@ -356,7 +408,13 @@ export function createSession(deps: SessionDeps): Session {
       if (!state.app) return;
       for (const channel of [...state.channels.keys()]) dropChannel(ws, state, channel);
       if (state.userId !== undefined) {
-        background(presence.leave(state.app.projectId, ONLINE, state.socketId), 'mark a user offline');
+        const app = state.app;
+        background(
+          presence.leave(app.projectId, ONLINE, state.socketId).then((userId) => {
+            if (userId !== undefined) watched(app, userId, false);
+          }),
+          'mark a user offline',
+        );
       }
       if (state.counted) {
         metrics.gatewayConnections.dec({ project: state.app.projectId });

@@ -6,7 +6,13 @@ import type { Logger } from '../core/log.js';
 import type { GatewayHooks } from './hooks.js';
 
 export interface WebhookEvent {
-  name: 'channel_occupied' | 'channel_vacated' | 'member_added' | 'member_removed' | 'client_event';
+  name:
+    | 'channel_occupied'
+    | 'channel_vacated'
+    | 'member_added'
+    | 'member_removed'
+    | 'client_event'
+    | 'cache_miss';
   channel: string;
   user_id?: string;
   event?: string;
@@ -26,7 +32,10 @@ export function webhookHooks(
   queue: Queue,
   log: Logger,
 ): Required<
-  Pick<GatewayHooks, 'channelOccupied' | 'channelVacated' | 'memberAdded' | 'memberRemoved' | 'clientEvent'>
+  Pick<
+    GatewayHooks,
+    'channelOccupied' | 'channelVacated' | 'memberAdded' | 'memberRemoved' | 'clientEvent' | 'cacheMiss'
+  >
 > & {
   flush(): Promise<void>;
 } {
@@ -74,6 +83,7 @@ export function webhookHooks(
         socket_id: e.socketId,
         ...(e.userId ? { user_id: e.userId } : {}),
       }),
+    cacheMiss: (projectId, channel) => add(projectId, { name: 'cache_miss', channel }),
     flush,
   };
 }

@@ -16,7 +16,7 @@ import { startBucketMonitor, type BucketMonitor } from './buckets.js';
 import { eventStreams, startConsumer, type Consumer, type ConsumerOptions } from './consumer.js';
 import { createDigestScheduler, startDigestWorker } from './digests.js';
 import { startEscalation, type Escalation } from './escalation.js';
-import { busDispatch, type Dispatch } from './notifications.js';
+import type { Dispatch } from './notifications.js';
 import { recordFailure } from './failures.js';
 import { processEntries, type PipelineDeps } from './pipeline.js';
 import { createProjectRulesCache } from './project-rules.js';
@@ -38,9 +38,9 @@ export interface Workers {
 
 export interface WorkerOptions extends Partial<ConsumerOptions> {
   /**
-   * Called with each batch of committed notifications after their `notification.dispatch` bus
-   * messages (e.g. to enqueue delivery jobs). A failure leaves the events unacknowledged, so they
-   * are handed over again.
+   * Called with each batch of committed notifications (the composition root enqueues their
+   * delivery jobs). A failure leaves the events unacknowledged, so they are handed over again.
+   * Without it notifications are stored and not delivered (tests of the pipeline alone).
    */
   onDispatch?: Dispatch;
 }
@@ -48,7 +48,9 @@ export interface WorkerOptions extends Partial<ConsumerOptions> {
 export function startWorkers(deps: DomainDeps, options: WorkerOptions = {}): Workers {
   const { config, log, redis, keys } = deps;
   const { onDispatch, ...overrides } = options;
-  const dispatch = busDispatch(deps.bus, onDispatch);
+  const dispatch: Dispatch = async (projectId, notifications) => {
+    if (notifications.length) await onDispatch?.(projectId, notifications);
+  };
   const bull = { redisUrl: config.redis.url, prefix: keys.bullPrefix };
   const reader = createRedis(config.redis.url, 'tocsin-consumer');
   reader.on('error', (err) => log.warn({ err: err.message }, 'Consumer Redis connection error'));

@@ -1,6 +1,5 @@
 // Notifications as the workers write them: rows plus one receipt per recipient, inserted in two
-// batched statements (inside the caller's transaction), then announced on the bus for delivery.
-import type { Bus } from '../core/bus.js';
+// batched statements (inside the caller's transaction), then handed over for delivery.
 import type { Prisma, ProjectDb } from '../core/db.js';
 import { uuidv7 } from '../core/ids.js';
 
@@ -66,17 +65,3 @@ export type Dispatch = (projectId: string, notifications: Dispatched[]) => Promi
 /** What of the drafts there is to deliver: the notifications that have recipients. */
 export const toDispatch = (drafts: readonly NotificationDraft[]): Dispatched[] =>
   drafts.filter((d) => d.userIds.length > 0).map((d) => ({ notificationId: d.id, userIds: d.userIds }));
-
-/**
- * One `notification.dispatch` bus message per notification, then `next` (e.g. a delivery
- * queue) if given.
- */
-export function busDispatch(bus: Bus, next?: Dispatch): Dispatch {
-  return async (projectId, notifications) => {
-    if (notifications.length === 0) return;
-    await Promise.all(
-      notifications.map((n) => bus.publish({ type: 'notification.dispatch', projectId, ...n })),
-    );
-    await next?.(projectId, notifications);
-  };
-}

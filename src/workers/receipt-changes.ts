@@ -1,6 +1,9 @@
 // The worker side of the receipt streams (src/domain/receipt-stream.ts): what gateways accepted
 // without MySQL, written in batches, at least once. Each project's batch is one transaction of
-// idempotent updates, so an entry redelivered after a crash (XAUTOCLAIM) changes nothing twice.
+// idempotent updates, then its alert actions (idempotent too, as the REST routes are), so an entry
+// redelivered after a crash (XAUTOCLAIM) changes nothing twice.
+import { AppError } from '../core/errors.js';
+import { acknowledgeAlert, resolveAlert, socketPrincipal } from '../domain/alerting/alerts.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { applyAcknowledgements } from '../domain/notifications.js';
 import { decodeReceiptChange, receiptStream, type ReceiptChange } from '../domain/receipt-stream.js';
@@ -15,7 +18,11 @@ export const receiptStreams = (deps: Pick<DomainDeps, 'keys'>): StreamSource => 
 });
 
 /** Replayed notifications are delivered, over the gateway, unless something reached them first. */
-async function markReplayed(deps: DomainDeps, projectId: string, changes: ReceiptChange[]) {
+async function markReplayed(
+  deps: DomainDeps,
+  projectId: string,
+  changes: Array<Extract<ReceiptChange, { kind: 'replayed' }>>,
+) {
   const db = deps.db.forProject(projectId).notificationReceipt;
   for (const { userId, notificationIds, at } of changes) {
     const { count } = await db.updateMany({
@@ -24,6 +31,26 @@ async function markReplayed(deps: DomainDeps, projectId: string, changes: Receip
     });
     // Not timed: the latency of a replay is how long the person was away.
     deps.metrics.notifications.inc({ project: projectId, channel: 'gateway', outcome: 'replayed' }, count);
+  }
+}
+
+/**
+ * Alerts taken or resolved over a socket, in stream order. Idempotent like the REST routes; one
+ * the user may not act on (never notified of it, or no such alert) is refused and done.
+ */
+async function applyAlertActions(
+  deps: DomainDeps,
+  projectId: string,
+  changes: Array<Extract<ReceiptChange, { kind: 'alert' }>>,
+) {
+  for (const change of changes) {
+    const act = change.action === 'resolve' ? resolveAlert : acknowledgeAlert;
+    try {
+      await act(deps, socketPrincipal(projectId, change.userId), projectId, change.alertId);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      deps.log.debug({ err: err.message, projectId }, `Alert ${change.action} over the socket refused`);
+    }
   }
 }
 
@@ -46,6 +73,11 @@ export async function applyReceiptChanges(
       valid
         .filter((c) => c.kind === 'ack')
         .map(({ userId, notificationIds: [notificationId], at }) => ({ userId, notificationId, at })),
+    );
+    await applyAlertActions(
+      deps,
+      projectId,
+      valid.filter((c) => c.kind === 'alert'),
     );
   } catch (error) {
     return entries.map(({ entryId }) => ({ entryId, ok: false, error: error as Error }));

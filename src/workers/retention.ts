@@ -49,7 +49,7 @@ async function schedule(queue: Queue, intervalMs: number): Promise<void> {
 }
 
 export function startRetentionJob(
-  deps: Pick<DomainDeps, 'db' | 'redis' | 'keys'> & { log: Logger },
+  deps: Pick<DomainDeps, 'db' | 'redis' | 'keys' | 'projects'> & { log: Logger },
   options: { redisUrl: string; prefix: string; intervalMs: number },
 ): { scheduled: Promise<void>; close(): Promise<void> } {
   const queue = createQueue(QUEUE_NAMES.retention, options);

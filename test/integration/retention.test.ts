@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type Db } from '../../src/core/db.js';
 import { createLogger } from '../../src/core/log.js';
 import { createRedis, redisKeys } from '../../src/core/redis.js';
+import { createProjectDirectory } from '../../src/domain/project-directory.js';
 import { applyRetention, applyRetentionToAll } from '../../src/domain/retention.js';
 import { unreadCount } from '../../src/domain/unread.js';
 import { testConfig } from '../support/env.js';
@@ -17,7 +18,9 @@ beforeAll(() => {
   const config = testConfig();
   db = createDb(config.database);
   const redis = createRedis(config.redis.url, 'retention-test');
-  deps = { db, log, redis, keys: redisKeys(config.redis.prefix) };
+  // No settings change is announced here: the seed's last write is read once, fresh.
+  const projects = createProjectDirectory({ db, bus: { on: () => () => undefined }, pepper: 'test' });
+  deps = { db, log, redis, keys: redisKeys(config.redis.prefix), projects };
 });
 afterAll(async () => {
   deps.redis.disconnect();

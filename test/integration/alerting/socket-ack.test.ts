@@ -1,8 +1,10 @@
 // An acknowledgement over the socket goes through the project's receipt stream and is written by
-// the worker; it must take the alert as the REST ack does (escalation stops), and a taken alert's
-// pages must no longer be replayed from Redis.
+// the worker; it must take the alert as the REST ack does (escalation stops), the alert events
+// (`tocsin:ack` / `tocsin:resolve` with an alertId) go the same way with the same access rule, and
+// a taken alert's pages must no longer be replayed from Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timerKey, timerMember } from '../../../src/domain/alerting/timer.js';
+import { receiptStream } from '../../../src/domain/receipt-stream.js';
 import { readReplay } from '../../../src/domain/replay.js';
 import { api, createTestProject, superAdminToken, type TestProject } from '../../support/api.js';
 import { appPath, eventually, pusherServer, rawSocket, type RawSocket } from '../../support/gateway.js';
@@ -70,6 +72,41 @@ describe('alert acknowledged over the socket', () => {
     );
     expect(await entriesOf(hub, project.id, alert.id, 'notified')).toHaveLength(1);
     expect(await db.notificationReceipt.count({ where: { userId: bob.id } })).toBe(0);
+  });
+
+  it('tocsin:ack and tocsin:resolve with an alertId go through the receipt stream, with access', async () => {
+    const [ann, bob] = [await person(hub, project), await person(hub, project)];
+    const type = `socket-alert.${Date.now()}`;
+    const policy = await steppedRule(hub, project, type, [ann.id, bob.id]);
+    await postEvent(hub, project, type, {});
+    const alert = await awaitAlert(hub, project.id, { policyId: policy.id });
+    await awaitEntries(hub, project.id, alert.id, 'notified', 1);
+    const annSocket = await subscribeUser(ann.id);
+    const bobSocket = await subscribeUser(bob.id);
+    const { redis } = hub.running.services;
+    const stream = receiptStream(hub.running.services, project.id);
+    const entries = async (kind: string) =>
+      ((await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>).filter(
+        ([, fields]) => fields.includes(kind) && fields.includes(alert.id),
+      );
+
+    // Bob was not paged (step 2 never came): his resolve is accepted, then refused by the worker.
+    bobSocket.send({ event: 'tocsin:resolve', data: { alertId: alert.id } });
+    await eventually(
+      async () => (await entries('alert-resolve')).length === 1,
+      'the resolve of bob accepted',
+    );
+    annSocket.send({ event: 'tocsin:ack', data: { alertId: alert.id } });
+    expect(await entries('alert-resolve')).toHaveLength(1);
+    const db = hub.running.db.forProject(project.id);
+    const alertRow = () => db.alert.findFirstOrThrow({ where: { id: alert.id } });
+    await eventually(async () => (await alertRow()).status === 'acknowledged', 'the ack of ann applied');
+    expect(await alertRow()).toMatchObject({ acknowledgedBy: ann.id, resolvedAt: null });
+
+    annSocket.send({ event: 'tocsin:resolve', data: { alertId: alert.id } });
+    await eventually(async () => (await alertRow()).status === 'resolved', 'the resolve of ann applied');
+    expect(await alertRow()).toMatchObject({ resolvedBy: ann.id });
+    expect([...annSocket.frames, ...bobSocket.frames].filter((f) => f.event === 'pusher:error')).toEqual([]);
   });
 
   it('a page of an alert acknowledged elsewhere is not replayed to the others it reached', async () => {

@@ -1,7 +1,9 @@
 // No MySQL on the gateway's hot path, with real child processes: a gateway-only process whose
 // DATABASE_URL points at a closed port connects, replays, delivers and accepts an ack; an ack
-// accepted survives kill -9 of the gateway that took it and of the worker that was writing it.
+// accepted survives kill -9 of the gateway that took it and of the worker that was writing it, and
+// so does an alert taken over the socket (`tocsin:ack` with an alertId).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../../src/core/ids.js';
 import { receiptStream } from '../../../src/domain/receipt-stream.js';
 import { rebuildReplay } from '../../../src/domain/replay.js';
 import { createGatewayApi } from '../../../src/gateway/api.js';
@@ -101,6 +103,13 @@ describe('the gateway without MySQL', () => {
     const before = await streamLength();
     socket.send({ event: 'tocsin:ack', data: { id: notificationId } });
     await eventually(async () => (await streamLength()) > before, 'the ack is in the receipt stream');
+    // Alert actions too are accepted without MySQL (the worker decides whether the user may).
+    const beforeAlert = await streamLength();
+    socket.send({ event: 'tocsin:resolve', data: { alertId: uuidv7() } });
+    await eventually(
+      async () => (await streamLength()) > beforeAlert,
+      'the resolve is in the receipt stream',
+    );
     expect(socket.frames.some((f) => f.event === 'pusher:error')).toBe(false);
     // The worker role (here, in the test process, with MySQL) writes it.
     const writer = startReceiptWriter(hub.running.services, { blockMs: 50 });
@@ -115,9 +124,18 @@ describe('the gateway without MySQL', () => {
     expect(await receipt(notificationId)).toMatchObject({ readAt: expect.any(Date), channel: 'gateway' });
   });
 
-  it('an accepted ack survives kill -9 of the gateway and of the worker writing it', async () => {
-    const { redis, keys } = hub.running.services;
-    const { userId, notificationId } = await userWithNotification();
+  /**
+   * Sends `frame` to a gateway child while the worker child cannot reach MySQL, kills -9 the
+   * gateway once the frame is in the receipt stream (an entry of `kind` naming `id`) and the
+   * worker once it holds the entry; another worker must then apply it (`applied`).
+   */
+  async function survivesKills(
+    userId: string,
+    frame: { event: string; data: unknown },
+    entry: { kind: string; id: string },
+    applied: () => Promise<boolean>,
+  ) {
+    const { redis } = hub.running.services;
     const mysql = new URL(testEnv().DATABASE_URL!);
     const proxy = await startProxy({ host: mysql.hostname, port: Number(mysql.port || 3306) });
     const gatewayPort = await freePort();
@@ -134,41 +152,73 @@ describe('the gateway without MySQL', () => {
     const socket = await subscribeUser(gatewayPort, userId);
     await socket.next((f) => f.event === 'notification', 'the replayed notification');
     const stream = receiptStream(hub.running.services, project.id);
-    const acks = async () =>
+    const accepted = async () =>
       ((await redis.xrange(stream, '-', '+')) as Array<[string, string[]]>).filter(
-        ([, f]) => f.includes(notificationId) && f.includes('ack'),
+        ([, f]) => f.includes(entry.kind) && f.includes(entry.id),
       );
-    socket.send({ event: 'tocsin:ack', data: { id: notificationId } });
-    await eventually(async () => (await acks()).length === 1, 'the ack is accepted');
+    socket.send(frame);
+    await eventually(async () => (await accepted()).length === 1, `${frame.event} is accepted`);
     gateway.child.kill('SIGKILL');
     await gateway.exited;
 
-    const [ackEntry] = await acks();
+    const [taken] = await accepted();
     const pendingOf = async () =>
       (await redis.xpending(stream, CONSUMER_GROUP, '-', '+', 100)) as Array<
         [string, string, number, number]
       >;
     await eventually(
-      async () => (await pendingOf()).some(([id]) => id === ackEntry![0]),
-      'the worker took the ack (pending)',
+      async () => (await pendingOf()).some(([id]) => id === taken![0]),
+      'the worker took the entry (pending)',
     );
-    expect((await receipt(notificationId))?.acknowledgedAt).toBeNull();
+    expect(await applied()).toBe(false);
     worker.child.kill('SIGKILL');
     await worker.exited;
 
     // Another worker takes over what the dead one held.
     const writer = startReceiptWriter(hub.running.services, { blockMs: 50, claimIdleMs: 200 });
     try {
-      await eventually(
-        async () => Boolean((await receipt(notificationId))?.acknowledgedAt),
-        'the receipt is acknowledged',
-        20_000,
-      );
+      await eventually(applied, `${frame.event} is applied`, 20_000);
     } finally {
       await writer.close();
       await proxy.close();
     }
-    expect((await pendingOf()).some(([id]) => id === ackEntry![0])).toBe(false);
+    expect((await pendingOf()).some(([id]) => id === taken![0])).toBe(false);
+  }
+
+  it('an accepted ack survives kill -9 of the gateway and of the worker writing it', async () => {
+    const { redis, keys } = hub.running.services;
+    const { userId, notificationId } = await userWithNotification();
+    await survivesKills(
+      userId,
+      { event: 'tocsin:ack', data: { id: notificationId } },
+      { kind: 'ack', id: notificationId },
+      async () => Boolean((await receipt(notificationId))?.acknowledgedAt),
+    );
     expect(await redis.zscore(keys.tagged(project.id, 'replay', userId), notificationId)).toBeNull();
+  });
+
+  it('an alert taken over the socket survives kill -9 of the gateway and of the worker', async () => {
+    const { userId, notificationId } = await userWithNotification();
+    const db = hub.running.db.forProject(project.id);
+    const alert = await db.alert.create({
+      data: {
+        projectId: project.id,
+        dedupKey: notificationId,
+        title: 't',
+        body: 'b',
+        lastEventAt: new Date(),
+      },
+    });
+    await db.notification.update({ where: { id: notificationId }, data: { alertId: alert.id } });
+    const status = async () => (await db.alert.findFirstOrThrow({ where: { id: alert.id } })).status;
+    await survivesKills(
+      userId,
+      { event: 'tocsin:ack', data: { alertId: alert.id } },
+      { kind: 'alert-ack', id: alert.id },
+      async () => (await status()) === 'acknowledged',
+    );
+    expect(await db.alert.findFirstOrThrow({ where: { id: alert.id } })).toMatchObject({
+      acknowledgedBy: userId,
+    });
   });
 });

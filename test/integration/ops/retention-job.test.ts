@@ -7,6 +7,7 @@ import { createDb, type Db } from '../../../src/core/db.js';
 import { createLogger } from '../../../src/core/log.js';
 import { QUEUE_NAMES } from '../../../src/core/queues.js';
 import { createRedis, redisKeys } from '../../../src/core/redis.js';
+import { createProjectDirectory } from '../../../src/domain/project-directory.js';
 import {
   RETENTION_SCHEDULER_ID,
   startRetentionJob,
@@ -26,7 +27,9 @@ const queues: Queue[] = [];
 beforeAll(() => {
   db = createDb(config.database);
   const redis = createRedis(config.redis.url, 'retention-job-test');
-  deps = { db, log, redis, keys: redisKeys(config.redis.prefix) };
+  // No settings change is announced here: the seed's last write is read once, fresh.
+  const projects = createProjectDirectory({ db, bus: { on: () => () => undefined }, pepper: 'test' });
+  deps = { db, log, redis, keys: redisKeys(config.redis.prefix), projects };
 });
 afterEach(async () => {
   await Promise.all(running.splice(0).map((job) => job.close()));
@@ -36,6 +39,13 @@ afterAll(async () => {
   deps.redis.disconnect();
   await db.close();
 });
+
+/** Seeds as the API would change settings: then the project's cached settings are dropped. */
+async function seed() {
+  const seeded = await seedRetentionProject(db, new Date());
+  deps.projects.invalidate(seeded.projectId);
+  return seeded;
+}
 
 let clusters = 0;
 /** A BullMQ namespace of its own per test, as if each test were a separate cluster. */
@@ -96,7 +106,7 @@ describe('scheduled retention job', () => {
   });
 
   it("deletes what is older than each project's retention settings, every interval", async () => {
-    const { projectId } = await seedRetentionProject(db, new Date());
+    const { projectId } = await seed();
     const { queue, startWorker } = cluster(300);
     startWorker();
     await eventually(
@@ -114,7 +124,7 @@ describe('scheduled retention job', () => {
     expect(deleted('receipts')).toBeGreaterThanOrEqual(2);
     expect(deleted('auditLogs')).toBeGreaterThanOrEqual(1);
     // It keeps running: rows that age past the cutoff later go in a later run.
-    const { projectId: later } = await seedRetentionProject(db, new Date());
+    const { projectId: later } = await seed();
     await eventually(
       async () => JSON.stringify(await retainedCounts(db, later)) === JSON.stringify(KEPT),
       'the next run deletes them too',

@@ -13,7 +13,7 @@ import {
   addUsers,
   createRule,
   eventually,
-  nextDispatch,
+  dispatches,
   pipelineProject,
   postEvent,
   type PipelineProject,
@@ -85,14 +85,16 @@ describe('redelivery', () => {
     const posted = await postEvent(hub, project, { type: 'boom', payload: {} });
     expect(await readAsGhost(project.id)).toHaveLength(1);
 
-    const dispatched = nextDispatch(hub, (m) => m.projectId === project.id);
+    const handed = dispatches();
+    const dispatched = handed.next((m) => m.projectId === project.id);
     const { redis, keys } = hub.running.services;
     const consumers = async () =>
       ((await redis.xinfo('CONSUMERS', keys.projectStream(project.id), CONSUMER_GROUP)) as unknown[][]).map(
         (c) => c[1],
       );
     expect(await consumers()).toContain('ghost');
-    await withWorkers({ claimIdleMs: 150, trimEveryMs: 50, staleConsumerMs: 0 }, async () => {
+    const options = { claimIdleMs: 150, trimEveryMs: 50, staleConsumerMs: 0, onDispatch: handed.onDispatch };
+    await withWorkers(options, async () => {
       const message = await dispatched;
       expect(message.userIds).toEqual(project.users);
       // The dead consumer, holding nothing any more, leaves the group.
@@ -111,8 +113,9 @@ describe('redelivery', () => {
     const project = await projectWithRule();
     const posted = await postEvent(hub, project, { type: 'boom', payload: {} });
     // A consumer stores the event and its notification…
-    const first = nextDispatch(hub, (m) => m.projectId === project.id);
-    await withWorkers({ claimIdleMs: 60_000 }, () => first);
+    const handed = dispatches();
+    const first = handed.next((m) => m.projectId === project.id);
+    await withWorkers({ claimIdleMs: 60_000, onDispatch: handed.onDispatch }, () => first);
     // …and "dies" before its acknowledgement: put the entry back in the pending list.
     const { redis, keys } = hub.running.services;
     const stream = keys.projectStream(project.id);
@@ -120,9 +123,9 @@ describe('redelivery', () => {
     await redis.xgroup('SETID', stream, CONSUMER_GROUP, '0');
     expect(await readAsGhost(project.id)).toContain(entryId);
 
-    // Redelivered: acknowledged, announced again, not stored twice.
-    const again = nextDispatch(hub, (m) => m.projectId === project.id);
-    await withWorkers({ claimIdleMs: 100 }, async () => {
+    // Redelivered: acknowledged, handed over again, not stored twice.
+    const again = handed.next((m) => m.projectId === project.id);
+    await withWorkers({ claimIdleMs: 100, onDispatch: handed.onDispatch }, async () => {
       const message = await again;
       expect(message.notificationId).toBe((await first).notificationId);
       await eventually(
@@ -139,7 +142,7 @@ describe('redelivery', () => {
 });
 
 describe('handing notifications over for delivery', () => {
-  it('calls onDispatch after the bus, and hands over again when it failed', async () => {
+  it('hands committed notifications to onDispatch, and again when it failed', async () => {
     const project = await projectWithRule();
     const calls: Array<{ notificationId: string; userIds: string[] }> = [];
     let failures = 1;

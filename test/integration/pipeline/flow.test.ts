@@ -1,14 +1,15 @@
 // The whole path: an event POSTed with a project's key becomes, within a second, one
-// notification with a receipt per active user of the targeted roles, announced on the bus.
+// notification with a receipt per active user of the targeted roles, handed over for delivery.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, superAdminToken } from '../../support/api.js';
 import { startHub, type TestHub } from '../../support/hub.js';
 import { unreadCount } from '../../../src/domain/unread.js';
+import { startWorkers, type Workers } from '../../../src/workers/index.js';
 import {
   addUsers,
   createRule,
   eventually,
-  nextDispatch,
+  dispatches,
   pipelineProject,
   postEvent,
   type PipelineProject,
@@ -17,13 +18,21 @@ import {
 let hub: TestHub;
 let sa: string;
 let project: PipelineProject;
+let workers: Workers;
+// The worker role of this process, with what it hands to delivery recorded.
+const handed = dispatches();
 
 beforeAll(async () => {
-  hub = await startHub({}, ['api', 'worker']);
+  hub = await startHub({}, ['api']);
+  await hub.running.prepared;
+  workers = startWorkers(hub.running.services, { blockMs: 100, onDispatch: handed.onDispatch });
   sa = await superAdminToken(hub);
   project = await pipelineProject(hub, sa);
 });
-afterAll(() => hub.close());
+afterAll(async () => {
+  await workers?.close();
+  await hub.close();
+});
 
 describe('POST /events → notification', () => {
   it('stores the event, one notification and a receipt per active user of the target roles, then dispatches', async () => {
@@ -43,7 +52,7 @@ describe('POST /events → notification', () => {
       priority: 5,
     });
 
-    const dispatched = nextDispatch(hub, (m) => m.projectId === project.id);
+    const dispatched = handed.next((m) => m.projectId === project.id);
     const res = await postEvent(hub, project, {
       type: 'transfer.failed',
       payload: { amount: 12000, account: 'FR76-1' },
@@ -90,7 +99,7 @@ describe('POST /events → notification', () => {
     const [user] = await addUsers(hub, project.id, project.roles.member, 1);
     const deps = hub.running.services;
     expect(await unreadCount(deps, project.id, user!)).toBe(0); // builds the counter
-    const dispatched = nextDispatch(hub, (m) => m.userIds.includes(user!));
+    const dispatched = handed.next((m) => m.userIds.includes(user!));
     await postEvent(hub, project, { type: 'transfer.failed', payload: { amount: 20000 } });
     await dispatched;
     await eventually(

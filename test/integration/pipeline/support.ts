@@ -1,9 +1,10 @@
 // Helpers of the pipeline tests: projects with users in roles (made directly in the database),
-// rules, awaiting bus messages and database states without fixed sleeps.
+// rules, awaiting what the workers hand over for delivery and database states without fixed
+// sleeps.
 import { expect } from 'vitest';
-import type { BusMessage } from '../../../src/core/bus.js';
 import { uuidv7 } from '../../../src/core/ids.js';
 import { hashPassword } from '../../../src/domain/passwords.js';
+import type { Dispatch, Dispatched } from '../../../src/workers/notifications.js';
 import { ADMIN_PASSWORD, api, createTestProject, type TestProject } from '../../support/api.js';
 import type { TestHub } from '../../support/hub.js';
 
@@ -61,26 +62,37 @@ export async function createRule(hub: TestHub, project: TestProject, fields: Rec
   return res.body as { id: string };
 }
 
-type Dispatch = Extract<BusMessage, { type: 'notification.dispatch' }>;
+/** One notification the workers handed over for delivery (their `onDispatch`). */
+export interface Handover extends Dispatched {
+  projectId: string;
+}
 
-/** Resolves with the first dispatch message that `match` accepts (subscribed before the action). */
-export function nextDispatch(
-  hub: TestHub,
-  match: (message: Dispatch) => boolean,
-  timeoutMs = 5_000,
-): Promise<Dispatch> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error('No matching notification.dispatch message'));
-    }, timeoutMs);
-    const off = hub.running.services.bus.on('notification.dispatch', (message) => {
-      if (!match(message)) return;
-      clearTimeout(timer);
-      off();
-      resolve(message);
+/**
+ * Records what workers hand over for delivery: pass `onDispatch` to `startWorkers`; `next`
+ * resolves with the first hand-over `match` accepts among those made after the call.
+ */
+export function dispatches() {
+  const waiters = new Set<(handover: Handover) => Promise<void>>();
+  const onDispatch: Dispatch = async (projectId, notifications) => {
+    for (const n of notifications) {
+      await Promise.all([...waiters].map((waiter) => waiter({ projectId, ...n })));
+    }
+  };
+  const next = (match: (handover: Handover) => boolean | Promise<boolean>, timeoutMs = 5_000) =>
+    new Promise<Handover>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error('No matching notification was handed over for delivery'));
+      }, timeoutMs);
+      const waiter = async (handover: Handover) => {
+        if (!(await match(handover)) || !waiters.has(waiter)) return;
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        resolve(handover);
+      };
+      waiters.add(waiter);
     });
-  });
+  return { onDispatch, next };
 }
 
 /** Polls `read` until `accept` holds (for states no message announces). */

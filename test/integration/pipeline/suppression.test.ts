@@ -6,16 +6,25 @@ import { uuidv7 } from '../../../src/core/ids.js';
 import { createSuppression } from '../../../src/engine/suppression.js';
 import { api, superAdminToken } from '../../support/api.js';
 import { startHub, type TestHub } from '../../support/hub.js';
-import { addUsers, createRule, eventually, pipelineProject } from './support.js';
+import { startWorkers, type Workers } from '../../../src/workers/index.js';
+import { addUsers, createRule, dispatches, eventually, pipelineProject } from './support.js';
 
 let hub: TestHub;
 let sa: string;
+let workers: Workers;
+// The worker role of this process, with what it hands to delivery recorded.
+const handed = dispatches();
 
 beforeAll(async () => {
-  hub = await startHub({}, ['api', 'worker']);
+  hub = await startHub({}, ['api']);
+  await hub.running.prepared;
+  workers = startWorkers(hub.running.services, { blockMs: 100, onDispatch: handed.onDispatch });
   sa = await superAdminToken(hub);
 });
-afterAll(() => hub.close());
+afterAll(async () => {
+  await workers?.close();
+  await hub.close();
+});
 
 describe('suppression window (Lua)', () => {
   const limit = { maxMatches: 2, windowSeconds: 10 };
@@ -69,19 +78,13 @@ describe('suppression in the pipeline', () => {
       targetRoles: [project.roles.member],
       suppression: { maxMatches: 2, windowSeconds: 2 },
     });
-    const digests = new Promise<{ notificationId: string; userIds: string[] }>((resolve) => {
-      const off = hub.running.services.bus.on('notification.dispatch', (m) => {
-        if (m.projectId !== project.id) return;
-        void hub.running.db
-          .forProject(project.id)
-          .notification.findUnique({ where: { id: m.notificationId } })
-          .then((n) => {
-            if (n?.kind !== 'digest') return;
-            off();
-            resolve(m);
-          });
-      });
-    });
+    const digests = handed.next(async (m) => {
+      if (m.projectId !== project.id) return false;
+      const n = await hub.running.db
+        .forProject(project.id)
+        .notification.findUnique({ where: { id: m.notificationId } });
+      return n?.kind === 'digest';
+    }, 15_000);
     const res = await api(
       hub,
       'POST',
