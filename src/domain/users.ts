@@ -1,5 +1,5 @@
-// Project users: listing, approval of registrations (with their roles), suspension (which
-// revokes every session at once), the caller's own profile and push devices. Every read selects
+// Project users: listing, approval of registrations (with their roles), changes of their roles,
+// suspension (which revokes every session at once), the caller's own profile and push devices. Every read selects
 // its columns explicitly: password, setup-token and session hashes never leave this module.
 import { AppError, badRequest, conflict, notFound } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
