@@ -19,7 +19,7 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'projects:admin': 'change the project itself (settings, stats)',
   'users:read': 'list users and pending registrations',
-  'users:approve': 'approve pending users and assign their roles',
+  'users:approve': 'approve pending users and assign or change their roles',
   'users:write': 'suspend and reactivate users',
   'roles:write': 'create, change and delete roles',
   'rules:read': 'list and test rules',

@@ -58,6 +58,27 @@ export function checkPermissions(values: readonly string[]): Permission[] {
 const nameTaken = (name: string) =>
   conflict('role_exists', `A role named "${name}" already exists in this project`);
 
+/**
+ * The roles of this project that `refs` name, each ref an id or a name (rule targets and user
+ * roles accept both); a ref missing from the map names no role of this project.
+ */
+export async function rolesByRef(
+  db: ProjectDb,
+  refs: readonly string[],
+): Promise<Map<string, { id: string; name: string }>> {
+  const unique = [...new Set(refs)];
+  const found = await db.role.findMany({
+    where: { OR: [{ id: { in: unique } }, { name: { in: unique } }] },
+    select: { id: true, name: true },
+  });
+  const byRef = new Map<string, { id: string; name: string }>();
+  for (const ref of unique) {
+    const role = found.find((r) => r.id === ref) ?? found.find((r) => r.name === ref);
+    if (role) byRef.set(ref, role);
+  }
+  return byRef;
+}
+
 async function findRole(db: ProjectDb, id: string): Promise<RoleRow> {
   const row = await db.role.findUnique({ where: { id }, select: roleSelect });
   if (!row) throw notFound('Role');

@@ -13,6 +13,7 @@ import { compileTemplate } from '../engine/template.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
 import type { Principal } from './principal.js';
 import { checkRuleAlerting, type RuleAlert, type RuleAlerting } from './alerting/rule-alert.js';
+import { rolesByRef } from './roles.js';
 
 export interface RuleFields extends RuleAlerting {
   name: string;
@@ -101,11 +102,8 @@ async function resolveReferences<F extends Partial<RuleFields>>(db: ProjectDb, f
   let targetRoles: string[] | undefined;
   if (fields.targetRoles !== undefined) {
     const refs = [...new Set(fields.targetRoles)];
-    const found = await db.role.findMany({
-      where: { OR: [{ id: { in: refs } }, { name: { in: refs } }] },
-      select: { id: true, name: true },
-    });
-    const idOf = (ref: string) => found.find((role) => role.id === ref || role.name === ref)?.id;
+    const roles = await rolesByRef(db, refs);
+    const idOf = (ref: string) => roles.get(ref)?.id;
     const missing = refs.filter((ref) => !idOf(ref));
     if (missing.length) {
       throw badRequest('unknown_role', `targetRoles: no role ${missing.join(', ')} in this project`, {

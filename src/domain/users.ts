@@ -1,13 +1,16 @@
-// Project users: listing, approval of registrations (with their roles), suspension (which
-// revokes every session at once), the caller's own profile and push devices. Every read selects
+// Project users: listing, approval of registrations (with their roles), changes of their roles,
+// suspension (which revokes every session at once), the caller's own profile and push devices. Every read selects
 // its columns explicitly: password, setup-token and session hashes never leave this module.
-import { badRequest, conflict, notFound } from '../core/errors.js';
+import { AppError, badRequest, conflict, notFound } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
 import { isUniqueViolation, type Prisma, type ProjectDb } from '../core/db.js';
 import { loadUserAccess } from './access.js';
 import { revokeUserSessions } from './auth.js';
+import { rolesByRef } from './roles.js';
+import { revokeAccessTokensOf } from './tokens.js';
 import { closeUserSockets } from './user-sockets.js';
 import { pageArgs, type DomainDeps, type Page } from './deps.js';
+import { ADMIN_ROLE } from './permissions.js';
 import { actorOf, type Principal } from './principal.js';
 
 export type UserStatus = 'pending' | 'active' | 'suspended';
@@ -101,24 +104,20 @@ export async function getUser(deps: DomainDeps, projectId: string, id: string): 
   return userView(await findUser(deps.db.forProject(projectId), id));
 }
 
-/** Resolves role ids and names to roles of this project; any unknown one is a 400 naming it. */
-async function resolveRoles(db: ProjectDb, input: { roleIds?: string[]; roles?: string[] }) {
-  const ids = [...new Set(input.roleIds ?? [])];
-  const names = [...new Set(input.roles ?? [])];
-  const found = await db.role.findMany({
-    where: { OR: [{ id: { in: ids } }, { name: { in: names } }] },
-    select: { id: true, name: true },
-  });
-  const missing = [
-    ...ids.filter((id) => !found.some((r) => r.id === id)),
-    ...names.filter((name) => !found.some((r) => r.name === name)),
-  ];
+/**
+ * Resolves role refs (ids or names) to roles of this project; any unknown one is a 400 naming it.
+ * `field`: the body field the refs came from, so a form can show the error beside it.
+ */
+async function resolveRoles(db: ProjectDb, refs: string[], field?: string) {
+  const byRef = await rolesByRef(db, refs);
+  const missing = [...new Set(refs)].filter((ref) => !byRef.has(ref));
   if (missing.length) {
     throw badRequest('role_not_found', `No such role in this project: ${missing.join(', ')}`, {
       roles: missing,
+      ...(field ? { field } : {}),
     });
   }
-  return found;
+  return byRef;
 }
 
 /** Approves a pending registration: assigns its roles and makes the user active. */
@@ -131,7 +130,8 @@ export async function approveUser(
 ): Promise<UserView> {
   const db = deps.db.forProject(projectId);
   const user = await findUser(db, userId);
-  const roles = await resolveRoles(db, input);
+  const byRef = await resolveRoles(db, [...(input.roleIds ?? []), ...(input.roles ?? [])]);
+  const roles = [...new Map([...byRef.values()].map((role) => [role.id, role])).values()];
   if (user.status !== 'pending')
     throw conflict('user_not_pending', `The user is ${user.status}, not pending`);
   await db.$transaction(async (tx) => {
@@ -182,6 +182,73 @@ export async function rejectUser(
     resourceType: 'user',
     resourceId: userId,
   });
+}
+
+/**
+ * Replaces an approved user's roles with `refs` (ids or names, each role once). Revoked access
+ * stops at once: when the permissions change, the user's access tokens stop (tokens carry
+ * permissions); when a role goes, their sockets re-authorize (channel auth reads the roles held
+ * now), so its role channel closes.
+ */
+export async function setUserRoles(
+  deps: DomainDeps,
+  principal: Principal,
+  projectId: string,
+  userId: string,
+  refs: string[],
+): Promise<UserView> {
+  const db = deps.db.forProject(projectId);
+  const user = await findUser(db, userId);
+  const byRef = await resolveRoles(db, refs, 'roleIds');
+  // A role named twice, by one ref or by its id and its name.
+  const seen = new Set<string>();
+  const twice = refs.filter((ref) => seen.size === seen.add(byRef.get(ref)!.id).size);
+  if (twice.length) {
+    throw badRequest('duplicate_role', `Name each role once; repeated: ${twice.join(', ')}`, {
+      roles: twice,
+      field: 'roleIds',
+    });
+  }
+  if (user.status === 'pending')
+    throw conflict('user_pending', 'A pending user gets their roles when approved: POST /users/{id}/approve');
+  const wanted = refs.map((ref) => byRef.get(ref)!);
+  const after = wanted.map((r) => r.id).sort();
+  const before = user.roles.map((link) => link.role.id).sort();
+  if (before.join() === after.join()) return userView(user);
+  const isSelf = principal.kind === 'user' && principal.userId === userId;
+  if (
+    isSelf &&
+    user.roles.some((l) => l.role.name === ADMIN_ROLE) &&
+    !wanted.some((r) => r.name === ADMIN_ROLE)
+  ) {
+    const message = `You cannot take the ${ADMIN_ROLE} role from yourself; ask another admin`;
+    throw new AppError(409, 'cannot_demote_self', message, { field: 'roleIds' });
+  }
+  const accessBefore = await loadUserAccess(db, userId);
+  await db.$transaction(async (tx) => {
+    // Locks the user row first: two changes of one user's roles apply one after the other.
+    await tx.user.updateMany({ where: { id: userId }, data: { updatedAt: new Date() } });
+    await tx.userRole.deleteMany({ where: { userId, roleId: { notIn: after } } });
+    await tx.userRole.createMany({
+      data: after.map((roleId) => ({ projectId, userId, roleId })),
+      skipDuplicates: true,
+    });
+  });
+  const accessAfter = await loadUserAccess(db, userId);
+  if (accessBefore.permissions.join() !== accessAfter.permissions.join())
+    await revokeAccessTokensOf(deps, userId);
+  if (before.some((id) => !after.includes(id)))
+    await closeUserSockets(deps, projectId, userId, 'reauthorize');
+  await announceRecipients(deps, projectId);
+  deps.audit.record({
+    projectId,
+    principal,
+    action: 'user.roles_change',
+    resourceType: 'user',
+    resourceId: userId,
+    metadata: { before, after, roles: accessAfter.roles },
+  });
+  return userView(await findUser(db, userId));
 }
 
 /** Suspends or reactivates a user. Suspension stops their sessions and access tokens at once. */

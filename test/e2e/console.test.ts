@@ -1,6 +1,6 @@
 // The operator console in a real browser, used as an admin would: sign in, approve a pending
-// user, write a rule (a syntax error first, shown at its position), watch an event arrive in the
-// live view with its notification and deliveries; rotate the API key, change a setting, and take
+// user, change another user's roles, write a rule (a syntax error first, shown at its position),
+// watch an event arrive in the live view with its notification and deliveries; rotate the API key, change a setting, and take
 // an alert on the board; project B's admin finds nothing of project A; a member sees only their
 // inbox; a super admin manages projects and rotates a key. Every screen is saved as a screenshot
 // in test-results/console/ (gitignored) for review.
@@ -23,6 +23,8 @@ let b: TestProject;
 let browser: Browser;
 let pending: { id: string; email: string };
 let rejected: { id: string; email: string };
+/** An active user whose roles the admin changes (neither member nor admin: rules target those). */
+let shifting: { id: string; email: string };
 /** What the first test made in A, for the isolation test to look for. */
 const ofA: { ruleId?: string; eventId?: string; alertId?: string; ruleName: string } = {
   ruleName: 'Large failed transfer',
@@ -51,6 +53,30 @@ beforeAll(async () => {
   });
   expect(unwanted.status).toBe(201);
   rejected = { id: unwanted.body.id, email: `bob@${a.slug}.test` };
+  const role = await api(
+    hub,
+    'POST',
+    '/api/v1/roles',
+    { name: 'night-shift', permissions: [] },
+    { token: a.adminToken },
+  );
+  expect(role.status).toBe(201);
+  const worker = await api(hub, 'POST', '/api/v1/auth/register', {
+    email: `cy@${a.slug}.test`,
+    password: MEMBER_PASSWORD,
+    fullName: 'Cy Shifting',
+    projectSlug: a.slug,
+  });
+  expect(worker.status).toBe(201);
+  shifting = { id: worker.body.id, email: `cy@${a.slug}.test` };
+  const active = await api(
+    hub,
+    'POST',
+    `/api/v1/users/${shifting.id}/approve`,
+    { roles: ['rule_manager'] },
+    { token: a.adminToken },
+  );
+  expect(active.status).toBe(200);
   browser = await launching;
 }, 60_000);
 
@@ -98,7 +124,7 @@ async function open(page: Page, link: string, title = link) {
 }
 
 describe('a project admin', () => {
-  it('approves a user (rejects another), writes a rule (error shown at its position), and sees an event live', async () => {
+  it("approves a user (rejects another), changes another's roles, writes a rule (error shown at its position), and sees an event live", async () => {
     const { page, context, errors } = await openConsole();
     await shot(page, 'sign-in');
     await signIn(page, a.adminEmail, ADMIN_PASSWORD, a.slug);
@@ -119,6 +145,23 @@ describe('a project admin', () => {
     await page.getByText('No one is waiting for approval').waitFor();
     const approved = await api(hub, 'GET', `/api/v1/users/${pending.id}`, undefined, { token: a.adminToken });
     expect(approved.body).toMatchObject({ status: 'active', roles: [{ name: 'member' }] });
+
+    // Users: an active user's roles change with the same picker; none chosen is refused at the field.
+    await open(page, 'Users');
+    const row = page.locator('tr', { hasText: shifting.email });
+    await row.getByText('Edit roles').click();
+    const picker = row.locator('fieldset.roles');
+    await picker.getByRole('checkbox', { name: 'rule_manager' }).uncheck();
+    await row.getByRole('button', { name: 'Save roles' }).click();
+    await picker.locator('.field-error').getByText('name at least one role').waitFor();
+    expect(await picker.getAttribute('aria-invalid')).toBe('true');
+    await shot(page, 'user-roles-error');
+    await picker.getByRole('checkbox', { name: 'night-shift' }).check();
+    await row.getByRole('button', { name: 'Save roles' }).click();
+    await row.locator('.role-names', { hasText: /^night-shift$/ }).waitFor();
+    const shifted = await api(hub, 'GET', `/api/v1/users/${shifting.id}`, undefined, { token: a.adminToken });
+    expect(shifted.body.roles.map((r: { name: string }) => r.name)).toEqual(['night-shift']);
+    await shot(page, 'user-roles');
 
     // A rule: the syntax error is shown with its position, then a valid condition matches the sample.
     await open(page, 'Rules');

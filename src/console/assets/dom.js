@@ -1,6 +1,6 @@
 // Building blocks of every screen. Data reaches the page only as text nodes or attribute values
 // (never as markup), so nothing a tenant stores can run in the console.
-/* global document, FormData, HTMLElement, navigator, Node, window */
+/* global document, FormData, HTMLElement, HTMLFieldSetElement, navigator, Node, window */
 
 /** h('button', { class: 'quiet', onClick }, 'Save'): an element with its properties and children. */
 export function h(tag, props, ...children) {
@@ -108,6 +108,26 @@ export function field(label, control, hint) {
   return wrapper;
 }
 
+/** Checkboxes (or radios) under one legend, with a slot for the group's error. */
+export function choices(legend, controls, props = {}) {
+  const id = `f${++fieldCounter}`;
+  return h(
+    'fieldset',
+    { ...props, id, 'aria-describedby': `${id}-error` },
+    h('legend', { class: 'hint' }, legend),
+    controls,
+    h('p', { class: 'field-error', id: `${id}-error`, hidden: true, 'aria-live': 'polite' }),
+  );
+}
+
+/** The control a form names `name`; for a group of checkboxes, the fieldset holding them. */
+function controlNamed(el, name) {
+  const named = name ? el.elements.namedItem(name) : null;
+  if (named instanceof HTMLElement) return named;
+  const first = named?.[0];
+  return first instanceof HTMLElement ? first.closest('fieldset') : null;
+}
+
 /** Shows an error beside a control (or clears it with null); false if it has no place for one. */
 export function setFieldError(control, message) {
   const slot = control.id && document.getElementById(`${control.id}-error`);
@@ -151,20 +171,28 @@ function showFormError(el, top, error) {
   for (const issue of issues) {
     // The control named by the whole path (settings.suppression.maxMatches), else by its start.
     const path = String(issue.path ?? '');
-    const control = (path && el.elements.namedItem(path)) || el.elements.namedItem(path.split('.')[0]);
-    if (control instanceof HTMLElement && setFieldError(control, issue.message)) placed++;
+    const control = controlNamed(el, path) ?? controlNamed(el, path.split('.')[0]);
+    if (control && setFieldError(control, issue.message)) placed++;
   }
-  const named = error?.details?.field && el.elements.namedItem(error.details.field);
-  if (named instanceof HTMLElement) {
+  const named = controlNamed(el, error?.details?.field);
+  if (named) {
     setFieldError(named, error.message);
-    named.focus();
+    focusIn(named);
     return;
   }
   // Every problem is beside its field: the top only points there, without repeating them.
   const everyPlaced = placed > 0 && placed === issues.length;
   fill(top, errorBox(everyPlaced ? { message: 'Not saved: see the marked fields below.' } : error));
-  el.querySelector('[aria-invalid="true"]')?.focus();
+  const invalid = el.querySelector('[aria-invalid="true"]');
+  if (invalid) focusIn(invalid);
 }
+
+/** Focuses a control, or the first control of a group (a fieldset takes no focus itself). */
+const focusIn = (control) =>
+  (control instanceof HTMLFieldSetElement
+    ? control.querySelector('input, select, textarea')
+    : control
+  )?.focus();
 
 /** Loads data into `el`: a loading line, then `render(data)`, or the error where the data would be. */
 export async function load(el, loader, render) {

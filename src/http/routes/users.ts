@@ -1,5 +1,5 @@
-// /api/v1/users — project users: administration (list, approve, suspend) and the caller's own
-// profile and push devices. Super admins act in a project with X-Project-Id.
+// /api/v1/users — project users: administration (list, approve, change roles, suspend) and the
+// caller's own profile and push devices. Super admins act in a project with X-Project-Id.
 import { createRoute } from '@hono/zod-openapi';
 import type { DomainDeps } from '../../domain/deps.js';
 import * as users from '../../domain/users.js';
@@ -71,6 +71,23 @@ const Approve = z
     path: ['roleIds'],
   })
   .openapi('ApproveUser', { example: { roles: ['member'] } });
+
+/** The most roles one user holds: a role picker, not a bulk import. */
+const MAX_ROLES_PER_USER = 50;
+
+const SetRoles = z
+  .object({
+    roleIds: z
+      .array(z.string().trim().min(1).max(64))
+      .min(1, 'name at least one role; suspend the user to cut every access')
+      .max(MAX_ROLES_PER_USER, `at most ${MAX_ROLES_PER_USER} roles`)
+      .openapi({
+        description:
+          'The complete new set: ids or names of roles of this project, each role once. An unknown ' +
+          'one is a 400 `role_not_found` naming it, a repeated one a 400 `duplicate_role`.',
+      }),
+  })
+  .openapi('SetUserRoles', { example: { roleIds: ['member', 'night-shift'] } });
 
 const SetStatus = z
   .object({ status: z.enum(['active', 'suspended']) })
@@ -258,6 +275,41 @@ export function userRoutes(deps: DomainDeps) {
       await users.rejectUser(deps, c.get('principal'), projectOf(c), c.req.valid('param').id);
       return c.body(null, 204);
     },
+  );
+
+  router.openapi(
+    createRoute({
+      method: 'put',
+      path: '/{id}/roles',
+      tags,
+      summary: "Replace an approved user's roles (a role taken away stops its channel at once)",
+      description:
+        'The user keeps exactly the roles named. When their permissions change, their access tokens ' +
+        'stop (the client refreshes); when a role goes, their gateway sockets close with 4200 and ' +
+        "re-authorize, so the role's channels are refused (403) from then on. Audited as " +
+        '`user.roles_change` with the role ids before and after. A pending user is a 409 ' +
+        '`user_pending` (approve them with roles); taking the admin role from yourself a 409 ' +
+        '`cannot_demote_self`.',
+      security: security.bearerOrSuperAdmin,
+      middleware: [requirePermission('users:approve')] as const,
+      request: { params: IdParam, body: jsonBody(SetRoles) },
+      responses: {
+        200: jsonContent(UserSchema, 'The user with their roles'),
+        ...errors,
+        ...errorResponses(409),
+      },
+    }),
+    async (c) =>
+      c.json(
+        await users.setUserRoles(
+          deps,
+          c.get('principal'),
+          projectOf(c),
+          c.req.valid('param').id,
+          c.req.valid('json').roleIds,
+        ),
+        200,
+      ),
   );
 
   router.openapi(

@@ -1,7 +1,7 @@
 // Losing access closes the sockets it opened, on every gateway node: a suspended user's sockets
 // (also one that only joined private-project, which never names its user to the gateway), the
-// holders of a renamed role (they reconnect and re-authorize by the roles they hold now), and
-// every socket of a disabled project. Two gateway nodes: the API runs beside node A only.
+// holders of a renamed role and a user who loses a role (they reconnect and re-authorize by the
+// roles they hold now), and every socket of a disabled project. Two gateway nodes: the API runs beside node A only.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createTestProject, superAdminToken, type TestProject } from '../../support/api.js';
 import { appPath, pusherServer, rawSocket, within, type RawSocket } from '../../support/gateway.js';
@@ -108,6 +108,40 @@ describe('losing access closes the sockets it opened', () => {
     const socketId = await again.socketId();
     expect((await authorize(holder, socketId, 'private-role-night-shift')).status).toBe(403);
     expect((await authorize(holder, socketId, 'private-role-day-shift')).status).toBe(200);
+  });
+
+  it('has a user who loses a role re-authorize (4200): its channel is refused with their current token', async () => {
+    const project = await createTestProject(nodeA, sa);
+    const created = await api(
+      nodeA,
+      'POST',
+      '/api/v1/roles',
+      { name: 'night-shift', permissions: [] },
+      { token: project.adminToken },
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const holder = await activeUser(nodeA, project, ['member', 'night-shift']);
+    const socket = await join(nodeB, project, holder, 'private-role-night-shift');
+    await receives(project, socket, 'private-role-night-shift');
+
+    const changed = await api(
+      nodeA,
+      'PUT',
+      `/api/v1/users/${holder.id}/roles`,
+      { roleIds: ['member'] },
+      { token: project.adminToken },
+    );
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect((await within(socket.closed, 'the role socket closes')).code).toBe(4200);
+
+    // Same permissions, so the access token still works; the removed role's channel does not.
+    const again = rawSocket(nodeB.gatewayPort, appPath(project.gateway.key));
+    sockets.push(again);
+    const socketId = await again.socketId();
+    const refused = await authorize(holder, socketId, 'private-role-night-shift');
+    expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+    expect(refused.body.error.code).toBe('channel_forbidden');
+    expect((await authorize(holder, socketId, 'private-role-member')).status).toBe(200);
   });
 
   it('closes every socket of a project disabled through the API, on every node, with 4003', async () => {

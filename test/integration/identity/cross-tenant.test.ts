@@ -74,6 +74,7 @@ const ROUTES: Record<string, RouteEntry> = {
     body: { post: (a) => ({ roleIds: [a.ids.Role] }) },
   },
   '/api/v1/users/{id}/reject': { params: { id: 'PendingUser' } },
+  '/api/v1/users/{id}/roles': { params: { id: 'User' }, body: { put: (a) => ({ roleIds: [a.ids.Role] }) } },
   '/api/v1/users/{id}/status': { params: { id: 'User' }, body: { put: () => ({ status: 'suspended' }) } },
   '/api/v1/roles': { body: { post: (a) => ({ name: a.roleName, permissions: ['audit:read'] }) } },
   '/api/v1/roles/permissions': {},

@@ -1,5 +1,5 @@
-// /api/v1/users: administration (list, pending, get, approve, reject, status) and the caller's own
-// profile and push devices. Every response of this file is scanned for hashes.
+// /api/v1/users: administration (list, pending, get, approve, reject, roles, status) and the
+// caller's own profile and push devices. Every response of this file is scanned for hashes.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -292,6 +292,156 @@ describe('POST /users/{id}/approve', () => {
     expect(res.status).toBe(200);
     const [entry] = await auditRows(hub, project.id, { action: 'user.approve', resourceId: pending.id });
     expect(entry!.actorType).toBe('super_admin');
+  });
+});
+
+describe('PUT /users/{id}/roles', () => {
+  const rolesOf = (res: { body: { roles: Array<{ name: string }> } }) => res.body.roles.map((r) => r.name);
+  const roleId = async (name: string) => {
+    const roles = await api('GET', '/api/v1/roles', undefined, { token: project.adminToken });
+    return roles.body.items.find((r: { name: string }) => r.name === name).id as string;
+  };
+
+  it('replaces the roles (ids or names), stops tokens whose permissions changed and audits before/after', async () => {
+    const user = await activeUser(hub, project, ['member']);
+    const [memberId, readersId] = [await roleId('member'), await roleId('readers')];
+    const changed = await nextBusMessage(hub, 'recipients.changed', project.id);
+    const res = await api(
+      'PUT',
+      `/api/v1/users/${user.id}/roles`,
+      { roleIds: [readersId, 'member'] },
+      { token: project.adminToken },
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(rolesOf(res)).toEqual(['member', 'readers']);
+    expect(await changed()).toEqual({ type: 'recipients.changed', projectId: project.id });
+    const [entry, ...more] = await auditRows(hub, project.id, {
+      action: 'user.roles_change',
+      resourceId: user.id,
+    });
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({
+      actorType: 'user',
+      resourceType: 'user',
+      metadata: { before: [memberId], after: [memberId, readersId].sort(), roles: ['member', 'readers'] },
+    });
+    // The permissions changed: the token that carries the old ones stops; a new one has users:read.
+    expectError(await api('GET', '/api/v1/users/me', undefined, { token: user.token }), 401, 'token_revoked');
+    const { token } = await login(hub, project, user.email);
+    expect((await api('GET', '/api/v1/users/me', undefined, { token })).body.permissions).toEqual([
+      'users:read',
+    ]);
+
+    // The same set again changes nothing and is not audited twice.
+    const same = await api(
+      'PUT',
+      `/api/v1/users/${user.id}/roles`,
+      { roleIds: ['readers', 'member'] },
+      { token: project.adminToken },
+    );
+    expect(rolesOf(same)).toEqual(['member', 'readers']);
+    expect(
+      await auditRows(hub, project.id, { action: 'user.roles_change', resourceId: user.id }),
+    ).toHaveLength(1);
+    expect((await api('GET', '/api/v1/users/me', undefined, { token })).status).toBe(200);
+  });
+
+  it("refuses unknown, other projects', repeated and too many roles (400) and changes nothing", async () => {
+    const user = await activeUser(hub, project, ['member']);
+    const path = `/api/v1/users/${user.id}/roles`;
+    const put = (roleIds: unknown) => api('PUT', path, { roleIds }, { token: project.adminToken });
+
+    const unknown = await put(['member', 'wizard']);
+    expectError(unknown, 400, 'role_not_found');
+    expect(unknown.body.error.message).toContain('wizard');
+    expect(unknown.body.error.details).toEqual({ roles: ['wizard'], field: 'roleIds' });
+    // Another project's role is no role of this one: the same answer, naming only what was sent.
+    const foreignRoles = await api('GET', '/api/v1/roles', undefined, { token: other.adminToken });
+    const foreignId = foreignRoles.body.items[0].id as string;
+    const foreign = await put([foreignId]);
+    expectError(foreign, 400, 'role_not_found');
+    expect(foreign.body.error.details).toEqual({ roles: [foreignId], field: 'roleIds' });
+
+    const repeated = await put(['member', 'member']);
+    expectError(repeated, 400, 'duplicate_role');
+    expect(repeated.body.error.details).toEqual({ roles: ['member'], field: 'roleIds' });
+    // By its id and by its name is the same role twice.
+    expectError(await put([await roleId('member'), 'member']), 400, 'duplicate_role');
+
+    // 50 refs is the limit: 50 pass validation (and are then unknown roles), 51 do not.
+    const refs = (n: number) => Array.from({ length: n }, (_, i) => `no-such-role-${i}`);
+    expectError(await put(refs(50)), 400, 'role_not_found');
+    const tooMany = await put(refs(51));
+    expectError(tooMany, 400, 'validation_failed');
+    expect(tooMany.body.error.message).toContain('at most 50 roles');
+    expectError(await put([]), 400, 'validation_failed');
+    expectError(await put(['x'.repeat(65)]), 400, 'validation_failed');
+    expectError(await api('PUT', path, {}, { token: project.adminToken }), 400, 'validation_failed');
+
+    const still = await api('GET', `/api/v1/users/${user.id}`, undefined, { token: project.adminToken });
+    expect(rolesOf(still)).toEqual(['member']);
+    expect(await auditRows(hub, project.id, { action: 'user.roles_change', resourceId: user.id })).toEqual(
+      [],
+    );
+  });
+
+  it("is for project admins: 401, 403 for members and readers, 404 for another project's admin", async () => {
+    const user = await activeUser(hub, project, ['member']);
+    const path = `/api/v1/users/${user.id}/roles`;
+    const body = { roleIds: ['readers'] };
+    expectError(await api('PUT', path, body), 401);
+    expectError(await api('PUT', path, body, { token: member.token }), 403, 'permission_denied');
+    expectError(await api('PUT', path, body, { token: reader.token }), 403, 'permission_denied');
+    expectError(await api('PUT', path, body, { token: other.adminToken }), 404, 'not_found');
+    expectError(
+      await api('PUT', `/api/v1/users/${randomUUID()}/roles`, body, { token: project.adminToken }),
+      404,
+    );
+    const still = await api('GET', `/api/v1/users/${user.id}`, undefined, { token: project.adminToken });
+    expect(rolesOf(still)).toEqual(['member']);
+
+    const bySuperAdmin = await api('PUT', path, body, { token: sa, projectId: project.id });
+    expect(rolesOf(bySuperAdmin)).toEqual(['readers']);
+    const [entry] = await auditRows(hub, project.id, { action: 'user.roles_change', resourceId: user.id });
+    expect(entry!.actorType).toBe('super_admin');
+  });
+
+  it('refuses pending users and an admin taking the admin role from themselves (409)', async () => {
+    const pending = await registerUser(hub, project);
+    expectError(
+      await api(
+        'PUT',
+        `/api/v1/users/${pending.id}/roles`,
+        { roleIds: ['member'] },
+        { token: project.adminToken },
+      ),
+      409,
+      'user_pending',
+    );
+    const me = await api('GET', '/api/v1/users/me', undefined, { token: project.adminToken });
+    const demote = await api(
+      'PUT',
+      `/api/v1/users/${me.body.id}/roles`,
+      { roleIds: ['member'] },
+      { token: project.adminToken },
+    );
+    expectError(demote, 409, 'cannot_demote_self');
+    expect(demote.body.error.details).toEqual({ field: 'roleIds' });
+    // Adding a role to oneself is fine (admin already holds every permission: the token stays).
+    const more = await api(
+      'PUT',
+      `/api/v1/users/${me.body.id}/roles`,
+      { roleIds: ['admin', 'member'] },
+      { token: project.adminToken },
+    );
+    expect(rolesOf(more)).toEqual(['admin', 'member']);
+    expect((await api('GET', '/api/v1/users/me', undefined, { token: project.adminToken })).status).toBe(200);
+    await api(
+      'PUT',
+      `/api/v1/users/${me.body.id}/roles`,
+      { roleIds: ['admin'] },
+      { token: project.adminToken },
+    );
   });
 });
 

@@ -1,18 +1,16 @@
 // People of a project: registrations to approve, users, and roles with their permissions.
 /* global clearTimeout, setTimeout */
 import { can, del, get, post, put, query } from '../api.js';
-import { actionButton, badge, field, fill, form, h, load, page, table, when } from '../dom.js';
+import { actionButton, badge, choices, field, fill, form, h, load, page, table, when } from '../dom.js';
 import { BASE, navigate } from '../router.js';
 
 const STATUS_TONE = { active: 'good', pending: 'warn', suspended: 'bad' };
 const roleNames = (user) => user.roles.map((r) => r.name).join(', ') || '—';
 
-/** Checkboxes for the project's roles, `checked` by name. */
+/** Checkboxes for the project's roles, `checked` by name; errors about them show below. */
 function roleChoice(roles, name, checked) {
-  return h(
-    'fieldset',
-    { class: 'roles' },
-    h('legend', { class: 'hint' }, 'Roles'),
+  return choices(
+    'Roles',
     roles.map((role) =>
       h(
         'label',
@@ -21,6 +19,30 @@ function roleChoice(roles, name, checked) {
         role.name,
       ),
     ),
+    { class: 'roles' },
+  );
+}
+
+/** "Edit roles" of an active user: the approval's role picker, saved with PUT /users/{id}/roles. */
+function editRoles(roles, user, saved) {
+  return h(
+    'details',
+    { class: 'edit-roles' },
+    h('summary', null, 'Edit roles'),
+    form({
+      fields: [
+        roleChoice(
+          roles,
+          'roleIds',
+          user.roles.map((r) => r.name),
+        ),
+      ],
+      submit: 'Save roles',
+      action: async (data) => {
+        await put(`/users/${user.id}/roles`, { roleIds: data.getAll('roleIds') });
+        await saved();
+      },
+    }),
   );
 }
 
@@ -84,6 +106,12 @@ export async function usersView(screen) {
     ['', 'active', 'pending', 'suspended'].map((s) => h('option', { value: s }, s || 'any status')),
   );
   const results = h('div');
+  // Roles are changed by whoever approves them; the picker needs the project's roles.
+  const roles = can('users:approve') ? (await get('/roles')).items : null;
+  const rolesCell = (u) => [
+    h('span', { class: 'role-names' }, roleNames(u)),
+    roles && u.status === 'active' ? editRoles(roles, u, refresh) : null,
+  ];
   const refresh = () =>
     load(
       results,
@@ -94,7 +122,7 @@ export async function usersView(screen) {
             { label: 'Name', cell: (u) => h('a', { href: `${BASE}/users/${u.id}` }, u.fullName) },
             { label: 'Email', cell: (u) => u.email },
             { label: 'Status', cell: (u) => badge(u.status, STATUS_TONE[u.status]) },
-            { label: 'Roles', cell: roleNames },
+            { label: 'Roles', cell: rolesCell },
             { label: 'Last sign-in', cell: (u) => when(u.lastLoginAt) },
           ],
           data.items,
