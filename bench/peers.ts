@@ -136,7 +136,9 @@ async function startSoketi(server: string, ports: number[]): Promise<Peer> {
 }
 
 function spawnTocsin(args: string[], apiPort: number, gatewayPort: number, password: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start', ...args], {
+  // BENCH_TOCSIN_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile Tocsin's nodes.
+  const nodeArgs = process.env.BENCH_TOCSIN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', 'start', ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
