@@ -9,7 +9,7 @@ import type { Metrics } from '../core/metrics.js';
 import { QUEUE_NAMES } from '../core/queues.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { CONSUMER_GROUP, toRecord } from './consumer.js';
-import { createProviderHealth } from './push/health.js';
+import { createHealthReader } from './push/health.js';
 
 export const SAMPLE_EVERY_MS = 5_000;
 
@@ -98,7 +98,7 @@ export function startBacklogGauges(
 ): { close(): Promise<void> } {
   const { metrics } = deps;
   const queues = openQueues(deps);
-  const health = createProviderHealth(deps);
+  const health = createHealthReader(deps);
   let busy = false;
   const sample = async () => {
     const [counts, lags, unhealthy] = await Promise.all([

@@ -5,7 +5,7 @@ import type { DomainDeps } from '../../domain/deps.js';
 import { PROVIDER_PROJECTS_MAX, readStatus, STREAMS_SHOWN, type StatusSources } from '../../domain/status.js';
 import { readGatewayNodes } from '../../gateway/nodes.js';
 import { openQueues, queueCounts, streamLags } from '../../workers/backlog.js';
-import { createProviderHealth } from '../../workers/push/health.js';
+import { createHealthReader } from '../../workers/push/health.js';
 import { providerStatus } from '../../workers/push/providers.js';
 import { authenticate } from '../middleware/auth.js';
 import { createRouter, errorResponses, jsonContent, security, z } from '../openapi.js';
@@ -97,7 +97,7 @@ export function statusRoutes(deps: DomainDeps) {
   const router = createRouter();
   router.use('*', authenticate(deps, 'superAdmin'));
   let queues: Queue[] | undefined; // opened on the first request, on the shared connection
-  const health = createProviderHealth(deps);
+  const health = createHealthReader(deps);
   const sources: StatusSources = {
     queueCounts: () => queueCounts((queues ??= openQueues(deps))),
     streamLags: () => streamLags(deps),

@@ -34,10 +34,19 @@ const FCM: Record<string, Failure['outcome']> = {
   'messaging/invalid-package-name': 'rejected',
 };
 
+// An error is the classified cause, then optionally ": " and the provider's own words.
+const CAUSE_END = ': ';
+
+/**
+ * The classified cause of an error built here — FCM's code, APNs' status and reason, Pusher's
+ * status — without the provider's message text, which may quote its response: what a tenant is told.
+ */
+export const classifiedCause = (error: string): string => error.split(CAUSE_END, 1)[0]!.slice(0, 100);
+
 /** A firebase-admin error (FirebaseMessagingError / FirebaseAppError). */
 export function classifyFcmError(err: { code?: string; message?: string }): Failure {
   const code = err.code ?? 'unknown';
-  const error = `${code}: ${err.message ?? ''}`.slice(0, 500);
+  const error = `${code}${CAUSE_END}${err.message ?? ''}`.slice(0, 500);
   // FCM v1 answers INVALID_ARGUMENT both for a malformed token and for a malformed message.
   if (code === 'messaging/invalid-argument') {
     return { outcome: /registration token/i.test(err.message ?? '') ? 'invalid_token' : 'rejected', error };

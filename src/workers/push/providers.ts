@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../core/config.js';
 import type { Db } from '../../core/db.js';
 import type { Logger } from '../../core/log.js';
+import type { Metrics } from '../../core/metrics.js';
 import type { RedisKeys } from '../../core/redis.js';
 import {
   credentialsFingerprint,
@@ -18,7 +19,7 @@ import {
 import { createApnsSender, type ApnsSender } from './apns.js';
 import type { Failure, Outcome } from './classify.js';
 import { createFcmSender, type FcmSender } from './fcm.js';
-import { createProviderHealth, type ProviderHealth } from './health.js';
+import { createProviderHealth, type HealthReader, type ProviderHealth } from './health.js';
 import { buildPushPayload, type PushInput } from './payload.js';
 import { createPusherSender, type EventResult, type PusherEvent, type PusherSender } from './pusher.js';
 import type { DeviceResult, PushDevice, PushSender } from './sender.js';
@@ -57,6 +58,8 @@ export interface ProviderDeps {
   redis: Redis;
   keys: RedisKeys;
   log: Logger;
+  /** For the health episodes' events (see health.ts). */
+  metrics: Metrics;
 }
 
 export interface ProviderClients {
@@ -74,7 +77,7 @@ type Result = { outcome: Outcome; error?: string };
  */
 export async function providerStatus(
   deps: Pick<ProviderDeps, 'db' | 'config'>,
-  health: Pick<ProviderHealth, 'unhealthy'>,
+  health: Pick<HealthReader, 'unhealthy'>,
   projectId: string,
 ): Promise<Record<Provider, ProviderStatus>> {
   const own = await readProviderCredentials(deps, projectId);

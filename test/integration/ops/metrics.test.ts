@@ -174,7 +174,7 @@ describe('backlog gauges', () => {
       expect(await gauge('queueDepth', QUEUE_NAMES.delivery)).toBe(0);
 
       // Providers marked unhealthy, cluster-wide, one sample per (project, provider).
-      const health = createProviderHealth({ redis, keys });
+      const health = createProviderHealth({ redis, keys, metrics });
       await health.markUnhealthy(project.id, 'apns', 'BadCertificate', 'fp');
       await eventually(async () => (await gauge('providerUnhealthy', 'apns')) === 1, 'apns is unhealthy');
       await health.markHealthy(project.id, 'apns');

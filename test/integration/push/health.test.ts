@@ -1,4 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { decodeEntry } from '../../../src/domain/events.js';
 import { createProviderHealth } from '../../../src/workers/push/health.js';
 import { uuidv7 } from '../../../src/core/ids.js';
 import { pushServices } from './support.js';
@@ -71,5 +72,52 @@ describe('provider health registry', () => {
     const ttl = await services.redis.ttl(services.keys.projectKey(projectId, 'provider-health', 'apns'));
     expect(ttl).toBeGreaterThan(86_400);
     expect(ttl).toBeLessThanOrEqual(7 * 86_400);
+  });
+});
+
+describe('provider health episodes', () => {
+  /** The project's stream as the consumer would read it: type and payload. */
+  const stream = async (id: string) =>
+    (await services.redis.xrange(services.keys.projectStream(id), '-', '+')).map(([, fields]) => {
+      const { type, payload } = decodeEntry(fields);
+      return { type, payload };
+    });
+
+  it('emits credentials_failed once per episode, even from failures at once, and recovered once', async () => {
+    const other = uuidv7();
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        health.markUnhealthy(projectId, 'fcm', 'app/invalid-credential: body', 'f'),
+      ),
+    );
+    await health.markUnhealthy(projectId, 'fcm', 'messaging/authentication-error: again', 'f');
+    const { since } = (await health.unhealthy(projectId)).fcm!;
+    expect(await stream(projectId)).toEqual([
+      {
+        type: 'provider.credentials_failed',
+        payload: { provider: 'fcm', reason: 'app/invalid-credential', since },
+      },
+    ]);
+
+    await Promise.all([health.markHealthy(projectId, 'fcm'), health.markHealthy(projectId, 'fcm')]);
+    await health.markHealthy(projectId, 'fcm'); // healthy already: nothing
+    expect((await stream(projectId)).slice(1)).toEqual([
+      { type: 'provider.recovered', payload: { provider: 'fcm', since } },
+    ]);
+    expect(await stream(other)).toEqual([]);
+  });
+
+  it('announces an episode whose first failure died before announcing it', async () => {
+    // The mark was written, then the worker died before appending the event.
+    const key = services.keys.projectKey(projectId, 'provider-health', 'apns');
+    await services.redis.hset(key, { since: '2026-01-01T00:00:00.000Z', reason: 'x', fingerprint: 'f' });
+    await health.markUnhealthy(projectId, 'apns', '403 InvalidProviderToken', 'f');
+    await health.markUnhealthy(projectId, 'apns', '403 InvalidProviderToken', 'f');
+    expect(await stream(projectId)).toEqual([
+      {
+        type: 'provider.credentials_failed',
+        payload: { provider: 'apns', reason: '403 InvalidProviderToken', since: '2026-01-01T00:00:00.000Z' },
+      },
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import type { Config } from '../../../src/core/config.js';
 import { encryptSecret } from '../../../src/core/crypto.js';
 import { createDb, type Db } from '../../../src/core/db.js';
 import { createLogger } from '../../../src/core/log.js';
+import { createMetrics } from '../../../src/core/metrics.js';
 import { createRedis, redisKeys } from '../../../src/core/redis.js';
 import type { PushInput } from '../../../src/workers/push/payload.js';
 import { testConfig } from '../../support/env.js';
@@ -18,6 +19,7 @@ export function pushServices(config: Config = testConfig()) {
     redis,
     keys: redisKeys(config.redis.prefix),
     log: createLogger({ level: 'silent' }),
+    metrics: createMetrics(),
     async close() {
       redis.disconnect();
       await db.close();

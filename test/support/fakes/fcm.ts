@@ -99,6 +99,8 @@ export interface FakeFcm {
   credential(account: { projectId: string; clientEmail: string; privateKey: string }): Credential;
   /** Refuses the account's tokens from now on, as Google does for a deleted key. */
   revoke(clientEmail: string): void;
+  /** Trusts a revoked account again, as when its key is re-enabled. */
+  restore(clientEmail: string): void;
   answer(deviceToken: string, answer: FcmAnswer): void;
   close(): Promise<void>;
 }
@@ -251,6 +253,10 @@ export async function startFakeFcm(): Promise<FakeFcm> {
     revoke(clientEmail) {
       const account = accounts.get(clientEmail);
       if (account) account.revoked = true;
+    },
+    restore(clientEmail) {
+      const account = accounts.get(clientEmail);
+      if (account) account.revoked = false;
     },
     answer(deviceToken, answer) {
       answers.set(deviceToken, answer);

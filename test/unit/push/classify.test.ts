@@ -3,6 +3,7 @@ import {
   classifyApnsFailure,
   classifyFcmError,
   classifyPusherError,
+  classifiedCause,
 } from '../../../src/workers/push/classify.js';
 
 describe('classifyFcmError', () => {
@@ -99,5 +100,21 @@ describe('classifyPusherError', () => {
   it('calls a refused private host a configuration error', () => {
     const refused = Object.assign(new Error('127.0.0.1 is a private address'), { code: 'url_not_allowed' });
     expect(classifyPusherError({ error: refused })).toMatchObject({ outcome: 'provider_unhealthy' });
+  });
+});
+
+describe('classifiedCause', () => {
+  it("keeps each provider's code or status and drops the provider's own words", () => {
+    const fcm = classifyFcmError({
+      code: 'app/invalid-credential',
+      message: 'Error fetching access token: invalid_grant (Invalid grant: account not found)',
+    });
+    expect(classifiedCause(fcm.error)).toBe('app/invalid-credential');
+    expect(
+      classifiedCause(
+        classifyApnsFailure({ status: 403, response: { reason: 'InvalidProviderToken' } }).error,
+      ),
+    ).toBe('403 InvalidProviderToken');
+    expect(classifiedCause(classifyPusherError({ status: 401 }).error)).toBe('Pusher answered 401');
   });
 });
