@@ -8,7 +8,7 @@ import { io as socketIoClient } from 'socket.io-client';
 import WebSocket from 'ws';
 import { createLogger } from '../src/core/log.js';
 import { runClosers } from '../src/core/shutdown.js';
-import { createGatewayApi } from '../src/gateway/api.js';
+import { createGatewayApi } from '../src/realtime/api.js';
 import { createServices } from '../src/services.js';
 import {
   KINDS,

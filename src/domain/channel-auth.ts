@@ -3,8 +3,13 @@
 // gateway secret, or the hosted-Pusher secret when the client connects there.
 import { decryptSecret } from '../core/crypto.js';
 import { forbidden, AppError, notFound } from '../core/errors.js';
-import { channelAuthString, signAuth, userAuthString, type AppCredentials } from '../gateway/signatures.js';
-import { userChannel } from '../gateway/protocol.js';
+import {
+  channelAuthString,
+  signAuth,
+  userAuthString,
+  type AppCredentials,
+} from '../core/pusher/signatures.js';
+import { userChannel } from '../core/pusher/protocol.js';
 import type { DomainDeps } from './deps.js';
 import type { Principal } from './principal.js';
 import { readProviderCredentials } from './provider-credentials.js';

@@ -204,7 +204,7 @@ export async function getProject(deps: DomainDeps, id: string) {
 
 async function announceChange(deps: DomainDeps, projectId: string) {
   deps.projects.invalidate(projectId);
-  // The gateway's copy of the app (src/gateway/apps.ts) must not outlive the change.
+  // The gateway's copy of the app (src/realtime/apps.ts) must not outlive the change.
   await deps.redis.del(deps.keys.appCopy(projectId));
   await deps.bus.publish({ type: 'project.changed', projectId });
 }

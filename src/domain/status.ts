@@ -7,13 +7,20 @@ import type { Provider } from './provider-credentials.js';
 import type { DomainDeps } from './deps.js';
 import type { ProviderStatus } from '../workers/push/providers.js';
 import type { QueueCounts, StreamLag } from '../workers/backlog.js';
-import type { GatewayNodeInfo } from '../gateway/nodes.js';
 
 export const PART_TIMEOUT_MS = 2_000;
 /** Streams listed, the ones furthest behind first. */
 export const STREAMS_SHOWN = 20;
 /** Projects whose providers are checked (one credentials read and one Redis read each). */
 export const PROVIDER_PROJECTS_MAX = 100;
+
+export interface GatewayNodeInfo {
+  id: string;
+  /** False once its lease ran out: dead, waiting for the reaper. */
+  alive: boolean;
+  connections: number | null;
+  renewedAt: string | null;
+}
 
 export interface StatusSources {
   queueCounts(): Promise<QueueCounts[]>;

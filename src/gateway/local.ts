@@ -1,8 +1,8 @@
 // The sockets this node holds, and delivery to them. Every channel is a uWS topic namespaced by
 // project (`{projectId}:{channel}`), so identical channel names of two projects never meet.
 import type { Metrics } from '../core/metrics.js';
-import type { GatewayApp } from './apps.js';
-import { CLOSE, LIMITS } from './protocol.js';
+import type { GatewayApp } from '../realtime/apps.js';
+import { CLOSE, LIMITS } from '../core/pusher/protocol.js';
 import type { TemplatedApp, WebSocket } from './uws.js';
 
 /** Per-connection state: kept small, it exists once per socket. */

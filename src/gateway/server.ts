@@ -1,23 +1,22 @@
 // The WebSocket gateway: a uWS app on its own port with /health, /metrics and the Pusher HTTP
 // API (/apps/:appId/…), holding Pusher clients under /app/:key. It wires the protocol
-// (session.ts) to the shared state in Redis, the bus (events published anywhere reach this
-// node's subscribers once; those triggered here reach them without the bus) and the node lease
-// (nodes.ts).
+// (session.ts) to the shared state in Redis (src/realtime/), the bus (events published anywhere
+// reach this node's subscribers once; those triggered here reach them without the bus) and the
+// node lease (realtime/nodes.ts).
 // Closing stops listening first, then closes every socket with 4200 ("server going away,
 // reconnect") so Pusher clients reconnect to another node.
 import { randomInt } from 'node:crypto';
 import type { GatewayPublish } from '../core/bus.js';
-import type { DomainDeps } from '../domain/deps.js';
-import { createGatewayApi } from './api.js';
-import { createAppDirectory, type GatewayApp } from './apps.js';
-import { createChannelCache } from './cache.js';
-import { createChannels } from './channels.js';
-import type { GatewayHooks } from './hooks.js';
+import { createGatewayApi, type GatewayServices } from '../realtime/api.js';
+import { createAppDirectory, type GatewayApp } from '../realtime/apps.js';
+import { createChannelCache } from '../realtime/cache.js';
+import { createChannels } from '../realtime/channels.js';
+import type { GatewayHooks } from '../realtime/hooks.js';
 import { createLocalSockets, rateWindow, type Socket, type SocketState } from './local.js';
-import { createPusherHttpApi } from './http-api.js';
+import { createPusherHttpApi } from '../realtime/http-api.js';
 import { metricsHandler } from './metrics.js';
-import { createNodeRegistry } from './nodes.js';
-import { ONLINE, createPresence } from './presence.js';
+import { createNodeRegistry } from '../realtime/nodes.js';
+import { ONLINE, createPresence } from '../realtime/presence.js';
 import {
   ACTIVITY_TIMEOUT_SEC,
   CLOSE,
@@ -27,13 +26,13 @@ import {
   encode,
   userChannel,
   encodeError,
-} from './protocol.js';
-import { createConnectionQuota } from './quota.js';
+} from '../core/pusher/protocol.js';
+import { createConnectionQuota } from '../realtime/quota.js';
 import { createSession } from './session.js';
-import { createSubscriptionCounts } from './subscription-count.js';
+import { createSubscriptionCounts } from '../realtime/subscription-count.js';
 import uWS, { LISTEN_EXCLUSIVE_PORT, type us_listen_socket } from './uws.js';
 import { uwsHttpHandler } from './uws-http.js';
-import { watchChannel, watchlistFrame } from './watchlist.js';
+import { watchChannel, watchlistFrame } from '../core/pusher/watchlist.js';
 
 export interface Gateway {
   port: number;
@@ -41,12 +40,6 @@ export interface Gateway {
   connectionCount(): number;
   close(): Promise<void>;
 }
-
-/** The shared services the gateway is built from (a subset of every process's services). */
-export type GatewayServices = Pick<
-  DomainDeps,
-  'config' | 'log' | 'db' | 'redis' | 'keys' | 'bus' | 'metrics'
->;
 
 export interface GatewayOptions {
   port: number;
@@ -157,7 +150,7 @@ export function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const publishHere = (m: GatewayPublish) =>
     local.publish(m.projectId, m.channel, encode(m.event, m.data, m.channel, m.userId), m.excludeSocketId);
-  // The Pusher HTTP API, as on the API port (http-api.ts); its events reach this node's
+  // The Pusher HTTP API, as on the API port (realtime/http-api.ts); its events reach this node's
   // subscribers first, and the node skips their bus copy below.
   const gatewayApi = createGatewayApi(services, { apps, local: { nodeId, publish: publishHere } });
   const httpApi = createPusherHttpApi({ gateway: gatewayApi, log });

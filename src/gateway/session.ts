@@ -6,13 +6,13 @@ import type { Bus } from '../core/bus.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
-import { isCacheChannel, type ChannelCache } from './cache.js';
-import type { GatewayApp } from './apps.js';
-import type { Channels } from './channels.js';
-import type { GatewayHooks } from './hooks.js';
+import { isCacheChannel, type ChannelCache } from '../realtime/cache.js';
+import type { GatewayApp } from '../realtime/apps.js';
+import type { Channels } from '../realtime/channels.js';
+import type { GatewayHooks } from '../realtime/hooks.js';
 import { overRate, topicOf, type LocalSockets, type Socket, type SocketState } from './local.js';
-import type { NodeRegistry } from './nodes.js';
-import { ONLINE, type Presence } from './presence.js';
+import type { NodeRegistry } from '../realtime/nodes.js';
+import { ONLINE, type Presence } from '../realtime/presence.js';
 import {
   CLOSE,
   LIMITS,
@@ -26,11 +26,16 @@ import {
   needsAuth,
   parseClientMessage,
   type ClientMessage,
-} from './protocol.js';
-import type { ConnectionQuota } from './quota.js';
-import { channelAuthString, userAuthString, verifyAuth } from './signatures.js';
-import type { SubscriptionCounts } from './subscription-count.js';
-import { parseWatchlist, watchChannel, watchlistFrame, type WatchlistEvent } from './watchlist.js';
+} from '../core/pusher/protocol.js';
+import type { ConnectionQuota } from '../realtime/quota.js';
+import { channelAuthString, userAuthString, verifyAuth } from '../core/pusher/signatures.js';
+import type { SubscriptionCounts } from '../realtime/subscription-count.js';
+import {
+  parseWatchlist,
+  watchChannel,
+  watchlistFrame,
+  type WatchlistEvent,
+} from '../core/pusher/watchlist.js';
 
 export interface SessionDeps {
   bus: Bus;

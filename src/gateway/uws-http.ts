@@ -1,4 +1,4 @@
-// Serves the transport-neutral Pusher HTTP API handler (http-api.ts) on uWS: reads the body
+// Serves the transport-neutral Pusher HTTP API handler (realtime/http-api.ts) on uWS: reads the body
 // chunk by chunk and refuses it with 413 as soon as it passes the limit (a declared
 // Content-Length over it is refused before reading), gives up on a request the client aborted,
 // and writes the answer corked, in one write.
@@ -7,7 +7,7 @@ import { runWithContext } from '../core/context.js';
 import { errorJson } from '../core/error-answer.js';
 import { bodyTooLarge } from '../core/errors.js';
 import { requestIdFrom } from '../core/ids.js';
-import type { PusherAnswer, PusherHttpApi } from './http-api.js';
+import type { PusherAnswer, PusherHttpApi } from '../realtime/http-api.js';
 import type { HttpRequest, HttpResponse } from './uws.js';
 
 export function uwsHttpHandler(handle: PusherHttpApi, bodyLimitBytes: number) {

@@ -8,7 +8,7 @@ import { decryptSecret } from '../core/crypto.js';
 import { bullConnection, QUEUE_NAMES } from '../core/queues.js';
 import { assertSafeOutboundUrl } from '../core/ssrf.js';
 import type { DomainDeps } from '../domain/deps.js';
-import type { WebhookBatchJob } from '../gateway/webhooks.js';
+import type { WebhookBatchJob } from '../realtime/webhooks.js';
 
 const TIMEOUT_MS = 10_000;
 

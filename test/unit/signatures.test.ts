@@ -1,7 +1,7 @@
 // Pusher HTTP API request checks against a fixed clock: the ±600 s edge exactly, and body_md5.
 import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { apiRequestFailure } from '../../src/gateway/signatures.js';
+import { apiRequestFailure } from '../../src/core/pusher/signatures.js';
 
 const app = { key: 'app-key', secret: 'app-secret' };
 const NOW = 1_800_000_000;

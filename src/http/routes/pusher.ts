@@ -1,8 +1,8 @@
 // The Pusher HTTP API on the API port: a Hono route around the transport-neutral handler
-// (gateway/http-api.ts) that the gateway port serves too, and its OpenAPI description.
+// (realtime/http-api.ts) that the gateway port serves too, and its OpenAPI description.
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { BatchBody, TriggerBody, type PusherHttpApi } from '../../gateway/http-api.js';
+import { BatchBody, TriggerBody, type PusherHttpApi } from '../../realtime/http-api.js';
 import type { AppEnv } from '../middleware/request-context.js';
 import { errorResponses, jsonBody as jsonRequestBody, jsonContent, z, type Router } from '../openapi.js';
 

@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Queue } from 'bullmq';
 import type { DomainDeps } from '../../domain/deps.js';
 import { PROVIDER_PROJECTS_MAX, readStatus, STREAMS_SHOWN, type StatusSources } from '../../domain/status.js';
-import { readGatewayNodes } from '../../gateway/nodes.js';
+import { readGatewayNodes } from '../../realtime/nodes.js';
 import { openQueues, queueCounts, streamLags } from '../../workers/backlog.js';
 import { createHealthReader } from '../../workers/push/health.js';
 import { providerStatus } from '../../workers/push/providers.js';

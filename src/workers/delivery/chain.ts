@@ -2,8 +2,8 @@
 // for those online → hosted Pusher when the project has it → FCM/APNs to their devices. Those
 // reached live get a delayed ack check: no acknowledgement within ackTimeoutMs → push.
 import type { Queue } from 'bullmq';
-import type { GatewayApi } from '../../gateway/api.js';
-import { userChannel } from '../../gateway/protocol.js';
+import type { GatewayApi } from '../../realtime/api.js';
+import { userChannel } from '../../core/pusher/protocol.js';
 import type { DomainDeps } from '../../domain/deps.js';
 import { keepForReplay } from '../../domain/replay.js';
 import type { DeliveryProviders } from '../push/providers.js';

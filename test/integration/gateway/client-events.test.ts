@@ -2,8 +2,8 @@
 // them, only on private/presence channels the sender joined, never echoed, at most N a second;
 // and a consumer too slow to read is shed instead of growing memory.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGatewayApi } from '../../../src/gateway/api.js';
-import { CLOSE } from '../../../src/gateway/protocol.js';
+import { createGatewayApi } from '../../../src/realtime/api.js';
+import { CLOSE } from '../../../src/core/pusher/protocol.js';
 import { startGateway } from '../../../src/gateway/server.js';
 import { startHub, type TestHub } from '../../support/hub.js';
 import {

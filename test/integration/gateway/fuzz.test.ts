@@ -3,7 +3,7 @@
 // a pusher:error with a Pusher code (4000-4399) or a close with 4000-4299, and the gateway keeps
 // serving: after each frame a ping is answered, and new connections are accepted at the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LIMITS } from '../../../src/gateway/protocol.js';
+import { LIMITS } from '../../../src/core/pusher/protocol.js';
 import { startHub, type TestHub } from '../../support/hub.js';
 import { int, pick, seededRandom, type Random } from '../../support/random.js';
 import {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/core/ids.js';
 import { receiptStream } from '../../../src/domain/receipt-stream.js';
 import { rebuildReplay } from '../../../src/domain/replay.js';
-import { createGatewayApi } from '../../../src/gateway/api.js';
+import { createGatewayApi } from '../../../src/realtime/api.js';
 import { CONSUMER_GROUP } from '../../../src/workers/consumer.js';
 import { startReceiptWriter } from '../../../src/workers/receipt-changes.js';
 import { testEnv } from '../../support/env.js';

@@ -6,7 +6,7 @@ import { createHash, createHmac } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { CLOSE } from '../../../src/gateway/protocol.js';
+import { CLOSE } from '../../../src/core/pusher/protocol.js';
 import { startHub, type TestHub } from '../../support/hub.js';
 import {
   appPath,

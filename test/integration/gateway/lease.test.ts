@@ -3,8 +3,8 @@
 // and rebuild their state, carries on under a new id, and what it held under the old id is
 // reaped — the presence members it held leave once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPresence } from '../../../src/gateway/presence.js';
-import { CLOSE } from '../../../src/gateway/protocol.js';
+import { createPresence } from '../../../src/realtime/presence.js';
+import { CLOSE } from '../../../src/core/pusher/protocol.js';
 import { startGateway, type Gateway } from '../../../src/gateway/server.js';
 import {
   appPath,

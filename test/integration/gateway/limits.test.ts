@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/core/ids.js';
 import type { InboxItem } from '../../../src/domain/notifications.js';
 import { keepForReplay, REPLAY_LIMIT } from '../../../src/domain/replay.js';
-import { notificationHooks } from '../../../src/gateway/notifications.js';
-import { CLOSE } from '../../../src/gateway/protocol.js';
+import { notificationHooks } from '../../../src/realtime/notifications.js';
+import { CLOSE } from '../../../src/core/pusher/protocol.js';
 import {
   appPath,
   createGatewayProject,

@@ -4,8 +4,8 @@
 // user_info over LIMITS.userInfoBytes is refused with 4009. The connection serves on after each.
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPresence } from '../../../src/gateway/presence.js';
-import { CLOSE, LIMITS } from '../../../src/gateway/protocol.js';
+import { createPresence } from '../../../src/realtime/presence.js';
+import { CLOSE, LIMITS } from '../../../src/core/pusher/protocol.js';
 import {
   appPath,
   createGatewayProject,

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis, redisKeys } from '../../../src/core/redis.js';
-import { createPresence } from '../../../src/gateway/presence.js';
+import { createPresence } from '../../../src/realtime/presence.js';
 import { testConfig } from '../../support/env.js';
 
 const config = testConfig();

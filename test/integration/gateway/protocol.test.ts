@@ -1,7 +1,7 @@
 // The Pusher protocol v7 as clients see it: the handshake and its refusals, every channel type,
 // failed authorizations, sign-in, liveness and bad frames.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGatewayApi } from '../../../src/gateway/api.js';
+import { createGatewayApi } from '../../../src/realtime/api.js';
 import { startGateway } from '../../../src/gateway/server.js';
 import { startHub, type TestHub } from '../../support/hub.js';
 import {

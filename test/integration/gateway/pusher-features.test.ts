@@ -3,11 +3,11 @@
 // channels (last event on subscribe, `pusher:cache_miss` otherwise, kept for the project's TTL)
 // and watchlist online/offline events for signed-in users (bounded watchlists).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGatewayApi, type GatewayApi } from '../../../src/gateway/api.js';
-import { createChannels } from '../../../src/gateway/channels.js';
-import { nodeKeys } from '../../../src/gateway/nodes.js';
-import { ONLINE, createPresence } from '../../../src/gateway/presence.js';
-import { LIMITS } from '../../../src/gateway/protocol.js';
+import { createGatewayApi, type GatewayApi } from '../../../src/realtime/api.js';
+import { createChannels } from '../../../src/realtime/channels.js';
+import { nodeKeys } from '../../../src/realtime/nodes.js';
+import { ONLINE, createPresence } from '../../../src/realtime/presence.js';
+import { LIMITS } from '../../../src/core/pusher/protocol.js';
 import { startGateway, type Gateway } from '../../../src/gateway/server.js';
 import { api, expectError, superAdminToken } from '../../support/api.js';
 import {

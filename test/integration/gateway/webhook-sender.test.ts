@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { WebhookBatchJob } from '../../../src/gateway/webhooks.js';
+import type { WebhookBatchJob } from '../../../src/realtime/webhooks.js';
 import { sendWebhookBatch } from '../../../src/workers/webhooks.js';
 import { createTestProject, superAdminToken, type TestProject } from '../../support/api.js';
 import { startHub, type TestHub } from '../../support/hub.js';

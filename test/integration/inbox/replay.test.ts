@@ -1,4 +1,4 @@
-// Replay on subscription (src/gateway/notifications.ts over src/domain/replay.ts): what the user
+// Replay on subscription (src/realtime/notifications.ts over src/domain/replay.ts): what the user
 // has not acknowledged, from Redis, oldest first, marked delivered by the worker's receipt
 // writer; past REPLAY_LIMIT, or while the project's replays are not built, the client is told
 // to read its inbox. Acknowledged (socket or API) and hidden notifications drop out at once.
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acknowledgeNotification, hideNotification } from '../../../src/domain/notifications.js';
 import { acceptAcknowledgement } from '../../../src/domain/receipt-stream.js';
 import { keepForReplay, rebuildReplay, REPLAY_LIMIT } from '../../../src/domain/replay.js';
-import { notificationHooks, REPLAY_TRUNCATED_EVENT } from '../../../src/gateway/notifications.js';
+import { notificationHooks, REPLAY_TRUNCATED_EVENT } from '../../../src/realtime/notifications.js';
 import { startReceiptWriter } from '../../../src/workers/receipt-changes.js';
 import { createTestProject, superAdminToken, type TestProject } from '../../support/api.js';
 import { eventually } from '../../support/gateway.js';

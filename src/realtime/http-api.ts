@@ -3,7 +3,7 @@
 // http/routes/pusher.ts) and on the gateway port (uWS, gateway/uws-http.ts) by this one
 // transport-neutral function — request (method, path, query, raw body) in, answer (status,
 // headers, body) out — so signing, limits and error bodies cannot drift between the ports. Every
-// request is signed as Pusher signs it (signatures.ts); the app is the project, so nothing here
+// request is signed as Pusher signs it (core/pusher/signatures.ts); the app is the project, so nothing here
 // can reach another project's channels.
 import { z } from 'zod';
 import { setContextProject } from '../core/context.js';
@@ -12,8 +12,8 @@ import { AppError, badRequest, forbidden, notFound, payloadTooLarge, unauthorize
 import { readJsonBody } from '../core/json-limits.js';
 import type { Logger } from '../core/log.js';
 import type { ChannelInfo, GatewayApi, TriggerEvent } from './api.js';
-import { LIMITS, SOCKET_ID, isValidChannelName } from './protocol.js';
-import { apiRequestFailure } from './signatures.js';
+import { LIMITS, SOCKET_ID, isValidChannelName } from '../core/pusher/protocol.js';
+import { apiRequestFailure } from '../core/pusher/signatures.js';
 
 const ChannelName = z.string().refine(isValidChannelName, 'Invalid channel name');
 const EventFields = {

@@ -3,10 +3,10 @@
 // deliver to a user's channel, ask who is online and what channels hold. Reads come from
 // Redis, never from a gateway node. On a gateway node, events are published local-first: the
 // node's own subscribers get them at once, and the bus copy, tagged with the node's id, is
-// skipped by that node (server.ts), so each subscriber still receives each event once.
-// Type only: importing server.ts's values would load uWS into API-only processes.
+// skipped by that node (gateway/server.ts), so each subscriber still receives each event once.
+// Nothing here loads uWS, so API-only and worker processes use it (docs/architecture.md).
 import type { GatewayPublish } from '../core/bus.js';
-import type { GatewayServices } from './server.js';
+import type { DomainDeps } from '../domain/deps.js';
 import { readSettings } from '../domain/settings.js';
 import { createAppDirectory, type AppDirectory } from './apps.js';
 import { createChannelCache, isCacheChannel } from './cache.js';
@@ -57,6 +57,12 @@ export interface LocalDelivery {
   nodeId(): string;
   publish(message: GatewayPublish): void;
 }
+
+/** The shared services the gateway is built from (a subset of every process's services). */
+export type GatewayServices = Pick<
+  DomainDeps,
+  'config' | 'log' | 'db' | 'redis' | 'keys' | 'bus' | 'metrics'
+>;
 
 /** A gateway node passes its own app directory (one cache per process) and its delivery. */
 export function createGatewayApi(

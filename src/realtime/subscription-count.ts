@@ -12,7 +12,7 @@ import type { RedisKeys } from '../core/redis.js';
 import type { GatewayApp } from './apps.js';
 import type { Channels } from './channels.js';
 import { luaScript } from './lua.js';
-import { channelKind } from './protocol.js';
+import { channelKind } from '../core/pusher/protocol.js';
 
 export const SUBSCRIPTION_COUNT_EVENT = 'pusher_internal:subscription_count';
 

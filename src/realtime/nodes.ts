@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/log.js';
 import type { RedisKeys } from '../core/redis.js';
+import type { GatewayNodeInfo } from '../domain/status.js';
 
 export const DEFAULT_LEASE_MS = 10_000;
 const REAP_LOCK_MS = 60_000;
@@ -20,14 +21,6 @@ export const nodeKeys = (keys: RedisKeys) => ({
   projects: (nodeId: string) => keys.system('gw', 'node', nodeId, 'projects'),
   lock: (nodeId: string) => keys.system('gw', 'node', nodeId, 'reaping'),
 });
-
-export interface GatewayNodeInfo {
-  id: string;
-  /** False once its lease ran out: dead, waiting for the reaper. */
-  alive: boolean;
-  connections: number | null;
-  renewedAt: string | null;
-}
 
 /** Every registered node as its lease describes it. */
 export async function readGatewayNodes(redis: Redis, keys: RedisKeys): Promise<GatewayNodeInfo[]> {

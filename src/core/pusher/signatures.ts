@@ -1,7 +1,7 @@
 // Pusher's HMAC-SHA256 signatures: channel subscriptions (`socket_id:channel[:channel_data]`),
 // user sign-in (`socket_id::user::user_data`) and HTTP API requests. Comparisons are constant time.
 import { createHash, createHmac } from 'node:crypto';
-import { constantTimeEqual } from '../core/crypto.js';
+import { constantTimeEqual } from '../crypto.js';
 
 export interface AppCredentials {
   key: string;
