@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertSafeOutboundUrl, isPrivateAddress, outboundAgents } from '../../src/core/ssrf.js';
@@ -30,6 +31,8 @@ describe('isPrivateAddress', () => {
     '192.0.0.255',
     '240.0.0.1', // reserved, 240/4
     '255.255.255.255',
+    '100::1', // discard-only, 100::/64
+    '2001:db8::1', // documentation, 2001:db8::/32
     'ff02::1', // multicast, ff00::/8
     'ff0e::1',
     'ff00::',
@@ -44,6 +47,11 @@ describe('isPrivateAddress', () => {
     '2002:a00:1::', // 6to4 of 10.0.0.1
     '64:ff9b:1::1', // local-use NAT64
     '2001:0:4136:e378::1', // Teredo
+    // the same, dotted: the IPv4 part is read with multi-digit octets in every position
+    '64:ff9b::127.0.0.1',
+    '64:ff9b::192.168.10.20',
+    '::ffff:0:10.0.0.1',
+    '::100.64.10.20',
     'fe80::1%eth0',
     'not-an-ip',
   ])('blocks %s', (address) => expect(isPrivateAddress(address)).toBe(true));
@@ -63,6 +71,12 @@ describe('isPrivateAddress', () => {
     '::ffff:8.8.8.8',
     '64:ff9b::808:808',
     '2002:808:808::1',
+    '64:ff9b::8.8.8.8',
+    '64:ff9b::93.184.216.34',
+    '::ffff:0:93.184.216.34',
+    // public addresses whose low 32 bits look like a private IPv4 address are judged as IPv6
+    '2606:4700::ffff:0:7f00:1',
+    '2606:ff9b::7f00:1',
   ])('allows %s', (address) => expect(isPrivateAddress(address)).toBe(false));
 });
 
@@ -124,6 +138,53 @@ describe('assertSafeOutboundUrl', () => {
     });
   });
 
+  it('judges an IP literal itself, never by what the resolver says', async () => {
+    const never = async (): Promise<string[]> => {
+      throw new Error('an IP literal is not resolved');
+    };
+    await expect(
+      assertSafeOutboundUrl('http://[::1]/', strict(resolveTo(['93.184.216.34']))),
+    ).rejects.toMatchObject({ code: 'url_not_allowed' });
+    await expect(assertSafeOutboundUrl('http://8.8.8.8/', strict(never))).resolves.toBeUndefined();
+    await expect(assertSafeOutboundUrl('http://[2606:4700::1111]/', strict(never))).resolves.toBeUndefined();
+  });
+
+  it('refuses a host that does not resolve, naming it', async () => {
+    const fail = async (): Promise<string[]> => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+    };
+    await expect(assertSafeOutboundUrl('https://nowhere.example/x', strict(fail))).rejects.toMatchObject({
+      code: 'invalid_url',
+      message: expect.stringContaining('nowhere.example'),
+    });
+  });
+
+  it('resolves with the system resolver when none is given', async () => {
+    await expect(
+      assertSafeOutboundUrl(`http://localhost:9000/`, { allowPrivate: false }),
+    ).rejects.toMatchObject({
+      code: 'url_not_allowed',
+      message: expect.stringContaining('WEBHOOK_ALLOW_PRIVATE'),
+    });
+  });
+
+  it('refuses a user name or a password alone, and says why', async () => {
+    for (const url of ['https://u@example.com', 'https://:p@example.com']) {
+      await expect(assertSafeOutboundUrl(url, strict(resolveTo(['8.8.8.8'])))).rejects.toMatchObject({
+        code: 'invalid_url',
+        message: expect.stringContaining('credentials'),
+      });
+    }
+    await expect(
+      assertSafeOutboundUrl('ftp://example.com', strict(resolveTo(['8.8.8.8']))),
+    ).rejects.toMatchObject({
+      message: expect.stringContaining('http and https'),
+    });
+    await expect(assertSafeOutboundUrl('not a url', strict(resolveTo(['8.8.8.8'])))).rejects.toMatchObject({
+      message: expect.stringContaining('not valid'),
+    });
+  });
+
   it('allows private targets only when configured to', async () => {
     await expect(
       assertSafeOutboundUrl('http://127.0.0.1:9000/hook', { allowPrivate: true }),
@@ -157,6 +218,19 @@ describe('outboundAgents', () => {
       await expect(get(`http://${host}:${port}/`, false)).rejects.toMatchObject({ code: 'url_not_allowed' });
     }
     expect(requests).toBe(before);
+  });
+
+  it('gives an https agent for https URLs and an http agent for http ones', () => {
+    const agentFor = outboundAgents({ allowPrivate: false });
+    expect(agentFor(new URL('https://example.com/'))).toBeInstanceOf(https.Agent);
+    expect(agentFor(new URL('http://example.com/'))).not.toBeInstanceOf(https.Agent);
+    expect(agentFor(new URL('http://example.com/'))).toBeInstanceOf(http.Agent);
+  });
+
+  it('names the refused address', async () => {
+    await expect(get(`http://127.0.0.1:${port}/`, false)).rejects.toMatchObject({
+      message: expect.stringContaining('127.0.0.1'),
+    });
   });
 
   it('connects when private targets are allowed', async () => {

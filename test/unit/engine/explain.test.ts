@@ -47,6 +47,7 @@ describe('formatCondition', () => {
     ['!(event.a > -1.5)', '!(event.a > -1.5)'],
     ['!contains([1, "x"], event.a)', '!contains([1, "x"], event.a)'],
     ["event.type in ['a', 'b']", 'event.type in ["a", "b"]'],
+    ['!(event.type in ["a"])', '!(event.type in ["a"])'],
     ['lower(event.s) == "a\\"b"', 'lower(event.s) == "a\\"b"'],
   ])('%s → %s', (source, text) => {
     const formatted = formatCondition(parseCondition(source).root);

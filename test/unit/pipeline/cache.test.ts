@@ -92,4 +92,42 @@ describe('createVersionedCache', () => {
     expect(await first).toBe(1);
     expect(await cache.get('p')).toBe(2); // checked again at once, and rebuilt
   });
+
+  it('trusts a load that finished with the announced version, or after an unversioned invalidate', async () => {
+    const t = setup();
+    await t.cache.get('p');
+    t.bump();
+    t.cache.invalidate('p', 2);
+    expect(await t.cache.get('p')).toBe('p@2#2');
+    const reads = t.counts().versionReads;
+    expect(await t.cache.get('p')).toBe('p@2#2'); // within checkEveryMs: not compared again
+    expect(t.counts().versionReads).toBe(reads);
+    t.cache.invalidate('p');
+    expect(await t.cache.get('p')).toBe('p@2#3');
+    expect(await t.cache.get('p')).toBe('p@2#3');
+    expect(t.counts().versionReads).toBe(reads + 1);
+  });
+
+  it('holds at most maxProjects, dropping the first-added entry for a new project only', async () => {
+    let clock = 0;
+    let version = 1;
+    let loads = 0;
+    const cache = createVersionedCache<string>({
+      readVersion: async () => version,
+      load: async (projectId) => `${projectId}#${++loads}`,
+      checkEveryMs: 1_000,
+      maxProjects: 2,
+      now: () => clock,
+    });
+    expect(await cache.get('a')).toBe('a#1');
+    expect(await cache.get('b')).toBe('b#2');
+    clock += 1_000;
+    expect(await cache.get('a')).toBe('a#1'); // compared, unchanged: trusted again
+    version = 2;
+    expect(await cache.get('b')).toBe('b#3'); // rebuilt in place although the cache is full
+    expect(await cache.get('a')).toBe('a#1'); // so a was kept
+    expect(await cache.get('c')).toBe('c#4'); // a new project: the first-added entry (a) goes
+    expect(await cache.get('b')).toBe('b#3');
+    expect(await cache.get('a')).toBe('a#5');
+  });
 });

@@ -59,5 +59,8 @@ describe('compileTemplate', () => {
     expect(error).toBeInstanceOf(ConditionError);
     expect((error as ConditionError).code).toBe(code);
     expect((error as ConditionError).column).toBe(source.indexOf('{{') + 3);
+    // The message quotes the placeholder, so a long template's author finds it.
+    const placeholder = source.slice(source.indexOf('{{'));
+    expect((error as ConditionError).description).toContain(`placeholder ${placeholder}`);
   });
 });
