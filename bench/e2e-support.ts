@@ -41,7 +41,7 @@ export function processEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Drops the bench database and deletes the bench's Redis keys: a clean slate, ours only. */
-export async function wipeBenchData(): Promise<void> {
+export async function wipeBenchData(database = E2E_DATABASE, redisPrefix = E2E_REDIS_PREFIX): Promise<void> {
   const url = new URL(MYSQL_SERVER);
   const conn = await mariadb.createConnection({
     host: url.hostname,
@@ -50,7 +50,7 @@ export async function wipeBenchData(): Promise<void> {
     password: decodeURIComponent(url.password),
   });
   try {
-    await conn.query(`DROP DATABASE IF EXISTS \`${E2E_DATABASE}\``);
+    await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
   } finally {
     await conn.end();
   }
@@ -59,7 +59,7 @@ export async function wipeBenchData(): Promise<void> {
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${E2E_REDIS_PREFIX}*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length) await redis.unlink(...keys);
     } while (cursor !== '0');
@@ -128,7 +128,7 @@ export type Role = 'api' | 'gateway' | 'worker';
 /** One `tocsin start --role …` process that can be killed and started again with the same settings. */
 export interface RoleProcess {
   readonly name: string;
-  readonly role: Role;
+  readonly role: Role | 'all';
   readonly port: number;
   pid(): number | undefined;
   start(): Promise<void>;
@@ -140,23 +140,32 @@ export interface RoleProcess {
 
 export function roleProcess(options: {
   name: string;
-  role: Role;
-  /** HTTP_PORT for the api, GATEWAY_PORT for a gateway. */
+  /** One role, or every role in one process (`tocsin start --role all`). */
+  role: Role | 'all';
+  /** HTTP_PORT for the api (and all), GATEWAY_PORT for a gateway. */
   port: number;
   apiPort: number;
+  /** GATEWAY_PORT of an `all` process. */
+  gatewayPort?: number;
   log: WriteStream;
+  /** More environment (another database, say) and node flags (a profiler). */
+  env?: Record<string, string>;
+  nodeArgs?: string[];
 }): RoleProcess {
   const { name, role, port, apiPort, log } = options;
+  const gatewayPort = role === 'gateway' ? port : role === 'all' ? (options.gatewayPort ?? 0) : 0;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
   const spawnChild = () => {
     const env = processEnv({
-      HTTP_PORT: String(role === 'api' ? port : apiPort),
+      HTTP_PORT: String(role === 'api' || role === 'all' ? port : apiPort),
       PUBLIC_API_URL: `http://127.0.0.1:${apiPort}`,
-      GATEWAY_PORT: String(role === 'gateway' ? port : 0),
+      GATEWAY_PORT: String(gatewayPort),
+      ...options.env,
     });
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'start', '--role', role], {
+    const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts', 'start', '--role', role];
+    const proc = spawn(process.execPath, args, {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -186,19 +195,18 @@ export function roleProcess(options: {
     });
     await within(banner, `${name} to start`, 90_000);
     // The banner follows preparation; the listening sockets are what clients need.
-    const probe =
-      role === 'api'
-        ? `http://127.0.0.1:${port}/ready`
-        : role === 'gateway'
-          ? `http://127.0.0.1:${port}/health`
-          : undefined;
-    if (!probe) return;
+    const probes = [
+      ...(role === 'api' || role === 'all' ? [`http://127.0.0.1:${port}/ready`] : []),
+      ...(gatewayPort ? [`http://127.0.0.1:${gatewayPort}/health`] : []),
+    ];
     const deadline = Date.now() + 30_000;
-    for (;;) {
-      const status = await getStatus(probe).catch(() => 0);
-      if (status === 200) return;
-      if (Date.now() > deadline) throw new Error(`${name}: ${probe} answered ${status}`);
-      await sleep(100);
+    for (const probe of probes) {
+      for (;;) {
+        const status = await getStatus(probe).catch(() => 0);
+        if (status === 200) break;
+        if (Date.now() > deadline) throw new Error(`${name}: ${probe} answered ${status}`);
+        await sleep(100);
+      }
     }
   };
 

@@ -8,20 +8,32 @@
 // project and never committed. Run with `npm run bench:peers [-- --loads 100x500@50,… --rounds 2]`;
 // `--nodes 2` runs two nodes of each (Tocsin: one full process + a gateway-only one; Soketi: its
 // Redis adapter), subscribers split over both and triggers alternating between them.
-// Needs the local MariaDB and Redis (database `tocsin_bench_peers`, Redis prefix `tocsin-peers:`).
+// Needs the local MariaDB and Redis (database `tocsin_bench_peers` and Redis prefix
+// `tocsin-bench-peers:`, both wiped at the start of a run, nothing else touched).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Pusher from 'pusher';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  expectStatus,
+  jsonClient,
+  ms,
+  MYSQL_SERVER,
+  quantile,
+  roleProcess,
+  wipeBenchData,
+} from './e2e-support.js';
 import { connectMany, markdownTable, type Client } from './servers.js';
 
 const SOKETI_VERSION = '1.6.1';
 const UWS_BUILD = 'npm:@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0';
 const CHANNEL = 'bench-peers';
+const PEERS_DATABASE = 'tocsin_bench_peers';
+const PEERS_REDIS_PREFIX = 'tocsin-bench-peers:';
 const DRAIN_MS = 10_000;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface Load {
   subscribers: number;
@@ -135,77 +147,83 @@ async function startSoketi(server: string, ports: number[]): Promise<Peer> {
   return { name: 'Soketi', wsPorts: ports, triggerPorts: ports, app, stop: stopAll(stops) };
 }
 
-function spawnTocsin(args: string[], apiPort: number, gatewayPort: number, password: string): ChildProcess {
-  // BENCH_TOCSIN_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile Tocsin's nodes.
-  const nodeArgs = process.env.BENCH_TOCSIN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', 'start', ...args], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      // Its own database: the super admin's password is set when the database is first made.
-      DATABASE_URL: process.env.BENCH_PEERS_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/tocsin_bench_peers',
-      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-      REDIS_PREFIX: 'tocsin-peers:',
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(apiPort),
-      GATEWAY_PORT: String(gatewayPort),
-      LOG_LEVEL: 'warn',
-      TOCSIN_PRINT_BANNER: 'false',
-      TOCSIN_ADMIN_PASSWORD: password,
-      PASSWORD_HASH_COST: '4',
-      // Fixed secrets: the bench database outlives a run, and its rows are encrypted with them.
-      TOCSIN_ENCRYPTION_KEY: Buffer.from('tocsin-bench-peers-32-byte-key!!').toString('base64'),
-      TOCSIN_API_KEY_PEPPER: 'bench-peers-pepper-bench-peers-pepper',
-      TOCSIN_JWT_SECRET: 'bench-peers-jwt-secret-bench-peers-jwt',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
 /** A project (Pusher app) with room for the load, made as a user would: super admin, REST. */
-async function createTocsinApp(api: string, password: string) {
-  const post = async (path: string, body: unknown, token?: string) => {
-    const res = await fetch(`${api}${path}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  const { accessToken } = await post('/api/v1/auth/login', { email: 'admin@tocsin.local', password });
-  const created = await post(
-    '/api/v1/projects',
-    {
-      name: 'Peers bench',
-      slug: `peers-${Date.now().toString(36)}`,
-      settings: {
-        gateway: { maxConnections: 1_000_000 },
-        rateLimits: { apiPerMinute: 1_000_000, ingestPerSecond: 1_000_000 },
-      },
-    },
-    accessToken as string,
-  );
-  return created.gateway as { appId: string; key: string; secret: string };
+async function createTocsinApp(apiUrl: string) {
+  const api = jsonClient(apiUrl);
+  try {
+    const { accessToken } = expectStatus(
+      await api.request<{ accessToken: string }>('POST', '/api/v1/auth/login', {
+        email: ADMIN_EMAIL,
+        password: ADMIN_PASSWORD,
+      }),
+      200,
+      'super admin login',
+    );
+    const created = expectStatus(
+      await api.request<{ gateway: { appId: string; key: string; secret: string } }>(
+        'POST',
+        '/api/v1/projects',
+        {
+          name: 'Peers bench',
+          slug: `peers-${Date.now().toString(36)}`,
+          settings: {
+            gateway: { maxConnections: 1_000_000 },
+            rateLimits: { apiPerMinute: 1_000_000, ingestPerSecond: 1_000_000 },
+          },
+        },
+        { Authorization: `Bearer ${accessToken}` },
+      ),
+      201,
+      'project creation',
+    );
+    return created.gateway;
+  } finally {
+    api.close();
+  }
 }
 
 /**
- * Tocsin: the first node runs every role (`tocsin start`, API on `apiPort`), the others are
- * gateway-only processes (`tocsin start --role gateway`), all on the bench database and Redis.
+ * Tocsin: the first node runs every role (`tocsin start --role all`, API on `apiPort`), the
+ * others are gateway-only processes, all on the bench's own database and Redis prefix. Their
+ * output goes to a log file named on stderr.
  */
 async function startTocsinPeer(apiPort: number, gatewayPorts: number[]): Promise<Peer> {
-  const password = 'bench-peers-admin-password';
-  const api = `http://127.0.0.1:${apiPort}`;
-  const stops: Array<() => Promise<void>> = [];
-  for (const [i, gatewayPort] of gatewayPorts.entries()) {
-    const role = i === 0 ? [] : ['--role', 'gateway'];
-    stops.push(stopper(spawnTocsin(role, i === 0 ? apiPort : apiPort + 10 + i, gatewayPort, password)));
-    await waitFor('Tocsin', async () => (await fetch(`http://127.0.0.1:${gatewayPort}/app/x`)).status > 0);
-    if (i === 0) await waitFor('Tocsin', async () => (await fetch(`${api}/ready`)).ok, 120_000);
-  }
-  const app = await createTocsinApp(api, password);
+  const logPath = join(tmpdir(), `tocsin-bench-peers-${Date.now()}.log`);
+  say(`  Tocsin's output: ${logPath}`);
+  const log = createWriteStream(logPath);
+  // BENCH_TOCSIN_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile Tocsin's nodes.
+  const nodeArgs = process.env.BENCH_TOCSIN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  // A clean slate of its own each run (the super admin is made with the database).
+  await wipeBenchData(PEERS_DATABASE, PEERS_REDIS_PREFIX);
+  const env = {
+    DATABASE_URL: `${MYSQL_SERVER}/${PEERS_DATABASE}`,
+    REDIS_PREFIX: PEERS_REDIS_PREFIX,
+    TOCSIN_PRINT_BANNER: 'true', // roleProcess waits for the banner
+  };
+  const nodes = gatewayPorts.map((gatewayPort, i) =>
+    i === 0
+      ? roleProcess({
+          name: 'tocsin-1',
+          role: 'all',
+          port: apiPort,
+          apiPort,
+          gatewayPort,
+          log,
+          env,
+          nodeArgs,
+        })
+      : roleProcess({
+          name: `tocsin-${i + 1}`,
+          role: 'gateway',
+          port: gatewayPort,
+          apiPort,
+          log,
+          env,
+          nodeArgs,
+        }),
+  );
+  for (const node of nodes) await node.start();
+  const app = await createTocsinApp(`http://127.0.0.1:${apiPort}`);
   // The Pusher HTTP API on the gateway port, where a Soketi user points the SDK; else the API port.
   const probe = await fetch(`http://127.0.0.1:${gatewayPorts[0]}/apps/${app.appId}/channels`).catch(
     () => null,
@@ -217,7 +235,10 @@ async function startTocsinPeer(apiPort: number, gatewayPorts: number[]): Promise
     wsPorts: gatewayPorts,
     triggerPorts: onGateway ? gatewayPorts : [apiPort],
     app: { id: app.appId, key: app.key, secret: app.secret },
-    stop: stopAll(stops),
+    stop: async () => {
+      await Promise.all(nodes.map((node) => node.stop()));
+      log.end();
+    },
   };
 }
 
@@ -227,9 +248,6 @@ interface Result {
   all: { p50: number; p99: number };
   loss: number;
 }
-
-const percentile = (sorted: number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -299,8 +317,8 @@ async function run(peer: Peer, load: Load, firstAddress: number): Promise<Result
   latencies.sort((a, b) => a - b);
   return {
     deliveriesPerSecond: Math.round(received / ((lastReceipt - start) / 1000)),
-    first: { p50: percentile(firsts, 50), p99: percentile(firsts, 99) },
-    all: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+    first: { p50: quantile(firsts, 0.5), p99: quantile(firsts, 0.99) },
+    all: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) },
     loss: expected - received,
   };
 }
@@ -310,7 +328,6 @@ const soketiServer = installSoketi();
 say('Starting Soketi and Tocsin…');
 const ports = (base: number) => Array.from({ length: nodes }, (_, i) => base + i);
 const peers = [await startTocsinPeer(6180, ports(6190)), await startSoketi(soketiServer, ports(6200))];
-const ms = (value: number) => value.toFixed(1);
 try {
   let address = 10; // source addresses 127.0.0.10… so ephemeral ports never run short across runs
   // A warm-up per server, not reported: the first round must not measure the JIT.
