@@ -5,6 +5,8 @@ import exprEval from 'expr-eval';
 import { Engine } from 'json-rules-engine';
 import { compileCondition } from '../src/engine/compile.js';
 import { buildRuleSet } from '../src/engine/ruleset.js';
+// The fuzzers' seeded PRNG (mulberry32), so every run sees the same events.
+import { seededRandom } from '../test/support/random.js';
 
 const RULE_COUNT = 100;
 const EVENT_COUNT = 100_000;
@@ -31,16 +33,6 @@ const rules: BenchRule[] = Array.from({ length: RULE_COUNT }, (_, i) => ({
   statuses: [STATUSES[i % 4] as string, STATUSES[(i + 1) % 4] as string],
 }));
 
-// mulberry32, so every run sees the same events.
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = seededRandom(42);
 const oneOf = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 // One type in eleven matches no rule at all.
